@@ -1,0 +1,371 @@
+"""The ``%mlflow`` / ``%%mlflow`` magic: a router over small subcommand handlers.
+
+Each handler parses its arguments, calls a service with plain values, and returns a result
+object whose display is rich. User mistakes become one ``UsageError`` sentence here, at the
+boundary, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import sys
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from traitlets import CaselessStrEnum, Float, observe
+
+from mlflow_magics import commands
+from mlflow_magics.errors import BadInput
+from mlflow_magics.tracing import CellTracer, FinishedCell, TraceOptions
+from mlflow_magics.views import display as display_mode
+
+try:  # IPython >= 8.11: a trailing ";" hides the result
+    from IPython.core.magic import output_can_be_silenced
+except ImportError:  # pragma: no cover - older IPython 8
+
+    def output_can_be_silenced(fn):
+        return fn
+
+
+_BEGIN = "_trace_begin"
+_TRACED_CELL = re.compile(r"^%%mlflow[ \t]+trace(?:[ \t]+(?P<args>.*))?$")
+_MLFLOW_COMMAND = re.compile(r"^\s*%{1,2}mlflow\b")
+_installed: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+@magics_class
+class MlflowMagics(Magics):
+    """MLflow's GenAI loop in the notebook: ``%mlflow SUBCOMMAND`` (``%mlflow --help``).
+
+    Subcommands::
+
+      %mlflow [status]                      where MLflow data goes now
+      %mlflow connect [URI] [--experiment NAME] [--profile P]
+      %mlflow experiment NAME               set (create if missing) the experiment
+      %%mlflow trace [--name N] [--span-type T] [--tag k=v ...] [--quiet]
+      %mlflow autotrace on|off [same flags as trace]
+      %mlflow show [TRACE_ID|last]
+
+    Examples
+    --------
+    ::
+
+      %load_ext mlflow_magics
+      %mlflow connect --experiment quickstart
+
+      %%mlflow trace --name answer
+      answer = agent("What is MLflow?")   # @mlflow.trace spans nest under the cell's span
+      answer
+
+      %mlflow show last
+      %config MlflowMagics.display = 'html'
+    """
+
+    display = CaselessStrEnum(
+        display_mode.MODES,
+        default_value="auto",
+        help="How results render: auto (widget where the frontend runs widgets, else static "
+        "HTML), widget, html (no JavaScript), or text.",
+    ).tag(config=True)
+    health_timeout = Float(
+        1.0, help="Seconds to wait for a tracking server's /health before calling it unreachable."
+    ).tag(config=True)
+
+    def __init__(self, shell=None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        from mlflow_magics.connection import StoreHealth
+
+        self.health = StoreHealth(self.health_timeout)
+        self.tracer = CellTracer(warn=self._warn, problem=self._store_problem)
+        display_mode.set_mode(self.display)
+        self._handlers: dict[str, Callable[[list[str]], Any]] = {
+            "status": self._status,
+            "connect": self._connect,
+            "experiment": self._experiment,
+            "autotrace": self._autotrace,
+            "show": self._show,
+            "trace": self._trace_line,
+            _BEGIN: self._trace_begin,
+        }
+
+    @observe("display")
+    def _display_changed(self, change) -> None:
+        display_mode.set_mode(change["new"])
+
+    @observe("health_timeout")
+    def _timeout_changed(self, change) -> None:
+        self.health.timeout = change["new"]
+
+    # -- installation ---------------------------------------------------------------------
+
+    @classmethod
+    def install(cls, shell) -> MlflowMagics:
+        """Register the magic, the cell tracer's hooks, the transformer and completions."""
+        if shell in _installed:
+            return _installed[shell]
+        magics = cls(shell)
+        shell.register_magics(magics)
+        shell.events.register("pre_run_cell", magics._pre_run_cell)
+        shell.events.register("post_run_cell", magics._post_run_cell)
+        shell.input_transformers_cleanup.append(magics._rewrite_traced_cell)
+        for key in ("%mlflow", "%%mlflow"):
+            shell.set_hook("complete_command", magics._complete, str_key=key)
+        _installed[shell] = magics
+        return magics
+
+    @classmethod
+    def uninstall(cls, shell) -> None:
+        """Undo :meth:`install`: magics, hooks, transformer, completions, config, open span."""
+        magics = _installed.pop(shell, None)
+        if magics is None:
+            return
+        magics.tracer.close()
+        for kind in ("line", "cell"):
+            shell.magics_manager.magics[kind].pop("mlflow", None)
+        shell.magics_manager.registry.pop(cls.__name__, None)
+        for event, fn in (
+            ("pre_run_cell", magics._pre_run_cell),
+            ("post_run_cell", magics._post_run_cell),
+        ):
+            try:
+                shell.events.unregister(event, fn)
+            except ValueError:
+                pass
+        if magics._rewrite_traced_cell in shell.input_transformers_cleanup:
+            shell.input_transformers_cleanup.remove(magics._rewrite_traced_cell)
+        strs = getattr(shell.strdispatchers.get("complete_command"), "strs", {})
+        for key in ("%mlflow", "%%mlflow"):
+            strs.pop(key, None)
+        if magics in shell.configurables:
+            shell.configurables.remove(magics)
+        display_mode.set_mode("auto")
+
+    # -- the magic ------------------------------------------------------------------------
+
+    @output_can_be_silenced
+    @line_cell_magic
+    def mlflow(self, line: str = "", cell: str | None = None):
+        """MLflow's GenAI loop in the notebook. Run ``%mlflow --help`` for subcommands."""
+        argv = self._split(line)
+        if not argv:
+            argv = ["status"]
+        name, rest = argv[0], argv[1:]
+        if name in ("-h", "--help", "help"):
+            print(commands.usage())
+            return None
+        if cell is not None:
+            if name != "trace":
+                raise UsageError(
+                    f"`%%mlflow {name}` is not a cell command; use `%mlflow {name}` on one line."
+                )
+            return self._trace_cell(rest, cell)
+        handler = self._handlers.get(name)
+        if handler is None:
+            raise commands.unknown_subcommand(name)
+        try:
+            return handler(rest)
+        except commands.HelpShown:
+            return None
+        except BadInput as e:
+            raise UsageError(str(e)) from e
+
+    @staticmethod
+    def _split(line: str) -> list[str]:
+        try:
+            return shlex.split(line, posix=True)
+        except ValueError as e:
+            raise UsageError(f"Could not read the arguments ({e}); check quotes.") from e
+
+    # -- subcommands ----------------------------------------------------------------------
+
+    def _status(self, argv: list[str]):
+        from mlflow_magics.connection import current_status
+        from mlflow_magics.views.status_view import StatusView
+
+        commands.parse_status(argv)
+        return StatusView(current_status(self.health))
+
+    def _connect(self, argv: list[str]):
+        from mlflow_magics.connection import connect
+        from mlflow_magics.views.status_view import StatusView
+
+        args = commands.parse_connect(argv)
+        status = connect(args.uri, args.experiment, args.profile, health=self.health)
+        note = None
+        if status.problem:
+            note = (
+                f"Connected, but {status.problem}. Traced cells will run untraced, with a "
+                "warning, until it answers."
+            )
+            self._warn(f"{status.tracking_uri}: {status.problem}.")
+        return StatusView(status, note=note)
+
+    def _experiment(self, argv: list[str]):
+        from mlflow_magics.connection import set_experiment
+        from mlflow_magics.views.status_view import StatusView
+
+        args = commands.parse_experiment(argv)
+        return StatusView(set_experiment(args.name, health=self.health))
+
+    def _autotrace(self, argv: list[str]):
+        from mlflow_magics.views.status_view import Notice
+
+        args = commands.parse_autotrace(argv)
+        if not args.on:
+            was_on = self.tracer.autotrace is not None
+            self.tracer.autotrace = None
+            return Notice("Autotrace off." if was_on else "Autotrace was already off.")
+        self.tracer.autotrace = args.options
+        name = args.options.name or "cell"
+        return Notice(
+            f"Autotrace on: every following cell runs inside a {args.options.span_type} span "
+            f"named {name!r}. `%mlflow autotrace off` stops it."
+        )
+
+    def _show(self, argv: list[str]):
+        import mlflow
+
+        from mlflow_magics.traces import get_trace
+        from mlflow_magics.views.trace_view import TraceView
+
+        args = commands.parse_show(argv)
+        if args.trace_id == "last":
+            last = self.tracer.last
+            if last is not None and last.trace is not None:
+                return TraceView(last.trace)
+            trace_id = mlflow.get_last_active_trace_id()
+            if not trace_id:
+                raise BadInput(
+                    "No trace yet in this session; trace a cell with `%%mlflow trace` "
+                    "or pass a trace id."
+                )
+            return TraceView(get_trace(mlflow.MlflowClient(), trace_id))
+        problem = self._store_problem()
+        if problem:
+            raise BadInput(f"Cannot read traces: {problem}.")
+        return TraceView(get_trace(mlflow.MlflowClient(), args.trace_id))
+
+    def _trace_line(self, argv: list[str]):
+        raise UsageError(
+            "`trace` is a cell command: put `%%mlflow trace` on the first line of the cell, "
+            "or use `%mlflow autotrace on` to trace every cell."
+        )
+
+    # -- cell tracing ---------------------------------------------------------------------
+
+    def _rewrite_traced_cell(self, lines: list[str]) -> list[str]:
+        """Input transformer for ``%%mlflow trace ARGS``: the magic line becomes a comment,
+        so the body runs as an ordinary cell (await, magics, display and the last value all
+        native, line numbers unchanged) while pre/post_run_cell open and close the root span.
+        Flags that do not parse become a ``%mlflow _trace_begin`` line that raises the
+        UsageError before the body runs."""
+        if not lines or not lines[0].startswith("%%mlflow"):
+            return lines
+        match = _TRACED_CELL.match(lines[0].rstrip("\r\n"))
+        if match is None:
+            return lines
+        args = match.group("args") or ""
+        try:
+            commands.parse_trace(self._split(args))
+        except (UsageError, commands.HelpShown):
+            return [f"%mlflow {_BEGIN} {args}\n", *lines[1:]]
+        return [f"# {lines[0].rstrip()}\n", *lines[1:]]
+
+    def _trace_begin(self, argv: list[str]):
+        # Reached only when the flags of a %%mlflow trace cell do not parse (or --help).
+        commands.parse_trace(argv)
+        return None
+
+    def _trace_cell(self, argv: list[str], cell: str):
+        """``%%mlflow trace`` reached as a real cell magic (e.g. ``run_cell_magic``): the body
+        runs as a nested cell; its post_run_cell closes the span."""
+        try:
+            options = commands.parse_trace(argv)
+        except commands.HelpShown:
+            return None
+        self.tracer.begin(cell, options, execution_count=self.shell.execution_count)
+        self.shell.run_cell(cell, store_history=False)
+        if self.tracer.is_open:  # a frontend that does not fire post_run_cell
+            self.tracer.finish(None, None, display=self._show_finished)
+        return None
+
+    def _pre_run_cell(self, info) -> None:
+        self._hide_mlflow_display_first()
+        if self.tracer.is_open:
+            return
+        raw = (getattr(info, "raw_cell", "") or "").lstrip("\r\n")
+        first, _, body = raw.partition("\n")
+        match = _TRACED_CELL.match(first.rstrip("\r")) if first.startswith("%%mlflow") else None
+        if match is not None:
+            try:
+                options = commands.parse_trace(self._split(match.group("args") or ""))
+            except (UsageError, commands.HelpShown):
+                return  # the transformed cell raises the UsageError itself
+            self.tracer.begin(body, options, execution_count=self.shell.execution_count)
+            return
+        options = self.tracer.autotrace
+        if options is None or _is_mlflow_command(raw):
+            return
+        self.tracer.begin(raw, options, execution_count=self.shell.execution_count)
+
+    def _post_run_cell(self, result) -> None:
+        if not self.tracer.is_open:
+            return
+        value = getattr(result, "result", None)
+        error = getattr(result, "error_in_exec", None) or getattr(result, "error_before_exec", None)
+        self.tracer.finish(value, error, display=self._show_finished)
+
+    def _show_finished(self, finished: FinishedCell) -> None:
+        from IPython.display import display
+
+        from mlflow_magics.views.trace_view import TraceView
+
+        trace = finished.trace
+        if trace is not None:
+            display(TraceView(trace))
+
+    def _hide_mlflow_display_first(self) -> None:
+        """Keep our post_run_cell hook ahead of MLflow's own, which may have registered
+        earlier, so a traced cell's trace is taken off MLflow's display queue in time."""
+        callbacks = self.shell.events.callbacks.get("post_run_cell", [])
+        if callbacks and callbacks[0] != self._post_run_cell and self._post_run_cell in callbacks:
+            callbacks.remove(self._post_run_cell)
+            callbacks.insert(0, self._post_run_cell)
+
+    def _store_problem(self) -> str | None:
+        if "mlflow" not in sys.modules:
+            import mlflow  # noqa: F401 - first use: the tracer needs it anyway
+        import mlflow
+
+        uri = mlflow.get_tracking_uri()
+        problem = self.health.problem(uri)
+        return f"{uri} is not reachable ({problem})" if problem else None
+
+    def _warn(self, message: str) -> None:
+        print(f"mlflow: {message}", file=sys.stderr)
+
+    # -- completion -----------------------------------------------------------------------
+
+    def _complete(self, _shell, event) -> list[str]:
+        words = event.line.split()
+        completing_first = len(words) == 1 or (len(words) == 2 and not event.line.endswith(" "))
+        if completing_first:
+            if event.line.lstrip().startswith("%%"):
+                return ["trace"]
+            return list(commands.SUBCOMMANDS)
+        return commands.FLAGS.get(words[1], [])
+
+
+def _is_mlflow_command(raw: str) -> bool:
+    """A cell made only of %mlflow lines (and blanks/comments) is a command, not user code."""
+    lines = [ln for ln in raw.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    return bool(lines) and all(_MLFLOW_COMMAND.match(ln) for ln in lines[:1]) and (
+        lines[0].lstrip().startswith("%%mlflow") or all(_MLFLOW_COMMAND.match(ln) for ln in lines)
+    )
+
+
+__all__ = ["MlflowMagics", "TraceOptions"]

@@ -1,0 +1,267 @@
+"""Cell tracing: run a notebook cell inside one MLflow root span.
+
+The cell runs as a normal cell (so magics, top-level ``await``, ``display`` and the value of
+the last line behave as usual); :class:`CellTracer` opens the root span when the cell starts
+and closes it when the cell has finished. Spans made in the cell (``@mlflow.trace``,
+``mlflow.start_span``, autolog) find the root through MLflow's context and become its children.
+
+Rule kept everywhere here: tracing never breaks the cell. Every step is guarded; a failure
+produces one short warning and the cell's own result and exception are untouched. Export stays
+on MLflow's asynchronous queue, never on the cell.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Span types MLflow knows; others are accepted as written (MLflow allows custom types).
+KNOWN_SPAN_TYPES = (
+    "AGENT", "CHAIN", "CHAT_MODEL", "EMBEDDING", "EVALUATOR", "GUARDRAIL", "LLM", "MEMORY",
+    "PARSER", "RERANKER", "RETRIEVER", "TASK", "TOOL", "UNKNOWN", "WORKFLOW",
+)  # fmt: skip
+DEFAULT_NAME = "cell"
+DEFAULT_SPAN_TYPE = "CHAIN"
+#: Longest text kept as the root span's output when the cell's value is not JSON-like.
+OUTPUT_REPR_CAP = 10_000
+
+# Marks the context a cell's root span was attached in. ipykernel runs async-capable cells in
+# a Task (a copy of the context) and fires post_run_cell outside it; a context token can only be
+# reset where it was made, so the span is detached only when we are still in that context.
+_CELL_CONTEXT: contextvars.ContextVar[object | None] = contextvars.ContextVar(
+    "mlflow_magics_cell", default=None
+)
+
+
+@dataclass(frozen=True)
+class TraceOptions:
+    """How a cell is traced (the flags of ``%%mlflow trace`` and ``%mlflow autotrace on``)."""
+
+    name: str | None = None
+    span_type: str = DEFAULT_SPAN_TYPE
+    tags: dict[str, str] = field(default_factory=dict)
+    quiet: bool = False
+
+
+@dataclass
+class _OpenCell:
+    span: Any
+    token: Any
+    marker: object
+    internal: Any
+    options: TraceOptions
+
+
+@dataclass
+class FinishedCell:
+    """A traced cell after it ran: its trace id and, lazily, the MLflow ``Trace``."""
+
+    trace_id: str
+    options: TraceOptions
+    internal: Any = None
+    error: BaseException | None = None
+    _trace: Any = None
+
+    @property
+    def trace(self):
+        """MLflow's ``Trace`` for the cell, built from the spans still in the kernel."""
+        if self._trace is None and self.internal is not None:
+            self._trace = self.internal.to_mlflow_trace()
+            self.internal = None
+        return self._trace
+
+
+def output_value(value: Any) -> Any:
+    """What the root span records as the cell's output: JSON-like values as they are, else
+    a bounded ``repr`` (a DataFrame's repr, not a serialization attempt of the whole frame)."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, (list, tuple, dict)) and len(value) <= 1000:
+        return value
+    text = repr(value)
+    return text if len(text) <= OUTPUT_REPR_CAP else text[:OUTPUT_REPR_CAP] + "…"
+
+
+class ExportWatch(logging.Handler):
+    """Notices MLflow's "trace was not saved" log records from the export queue."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self._lock = threading.Lock()
+        self._failures: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if "Failed to send trace" in message or "trace was NOT saved" in message:
+            with self._lock:
+                self._failures.append(message.splitlines()[0][:300])
+
+    def take(self) -> list[str]:
+        with self._lock:
+            failures, self._failures = self._failures, []
+        return failures
+
+
+class CellTracer:
+    """Opens and closes the root span of traced cells, one cell at a time.
+
+    ``problem()`` returns why the store cannot take traces now (or None); when it has a reason
+    the cell runs untraced and ``warn`` says so once.
+    """
+
+    def __init__(
+        self,
+        warn: Callable[[str], None],
+        problem: Callable[[], str | None] = lambda: None,
+    ) -> None:
+        self.warn = warn
+        self.problem = problem
+        self.autotrace: TraceOptions | None = None
+        self.last: FinishedCell | None = None
+        self.export_watch = ExportWatch()
+        self._open: _OpenCell | None = None
+        self._watching = False
+
+    @property
+    def is_open(self) -> bool:
+        return self._open is not None
+
+    def begin(self, source: str, options: TraceOptions, execution_count: int | None = None) -> bool:
+        """Open the cell's root span and make it current. Returns whether tracing started."""
+        if self._open is not None:
+            # A cell that never reached post_run_cell (a kernel interrupt at the wrong moment)
+            # must not leave its span open under the next one.
+            self.finish(None, None, display=None)
+        try:
+            problem = self.problem()
+            if problem:
+                self.warn(f"Tracing skipped, the cell ran untraced: {problem}.")
+                return False
+            import mlflow
+            from mlflow.tracing.provider import set_span_in_context
+
+            self._watch_exports()
+            attributes = {"mlflow_magics.cell": True}
+            if execution_count is not None:
+                attributes["mlflow_magics.execution_count"] = execution_count
+            span = mlflow.start_span_no_context(
+                options.name or DEFAULT_NAME,
+                span_type=options.span_type,
+                inputs={"cell": source},
+                attributes=attributes,
+            )
+            trace_id = getattr(span, "trace_id", None)
+            if not trace_id or "NO_OP" in str(trace_id):
+                return False  # tracing is disabled in MLflow (mlflow.tracing.disable())
+            internal = self._internal_trace(trace_id)
+            if options.tags and internal is not None:
+                internal.info.tags.update({str(k): str(v) for k, v in options.tags.items()})
+            marker = object()
+            token = set_span_in_context(span)
+            _CELL_CONTEXT.set(marker)
+            self._open = _OpenCell(span, token, marker, internal, options)
+            return True
+        except Exception as e:
+            self.warn(f"Tracing failed, the cell runs untraced: {_short(e)}")
+            self._open = None
+            return False
+
+    def finish(
+        self,
+        value: Any,
+        error: BaseException | None,
+        display: Callable[[FinishedCell], None] | None = None,
+    ) -> FinishedCell | None:
+        """Record the cell's value or exception on the root span and end it."""
+        cell, self._open = self._open, None
+        if cell is None:
+            return None
+        finished = None
+        try:
+            span = cell.span
+            if error is not None:
+                span.record_exception(error)  # status ERROR plus an exception event
+            else:
+                if value is not None:
+                    span.set_outputs(output_value(value))
+                span.set_status("OK")
+            if _CELL_CONTEXT.get() is cell.marker:
+                from mlflow.tracing.provider import detach_span_from_context
+
+                detach_span_from_context(cell.token)
+                _CELL_CONTEXT.set(None)
+            span.end()
+            finished = FinishedCell(span.trace_id, cell.options, cell.internal, error)
+            self.last = finished
+            _hide_from_mlflow_display(finished.trace_id)
+        except Exception as e:
+            self.warn(f"Tracing failed while closing the cell's span: {_short(e)}")
+            return None
+        for failure in self.export_watch.take():
+            self.warn(f"An earlier trace was not saved: {failure}")
+        if display is not None and not cell.options.quiet:
+            try:
+                display(finished)
+            except Exception as e:
+                self.warn(f"The trace was recorded but could not be shown: {_short(e)}")
+        return finished
+
+    @staticmethod
+    def _internal_trace(trace_id: str):
+        """MLflow's in-memory record of the trace, so the view needs no store round trip."""
+        try:
+            from mlflow.tracing.trace_manager import InMemoryTraceManager
+
+            with InMemoryTraceManager.get_instance().get_trace(trace_id) as internal:
+                return internal
+        except Exception:
+            return None
+
+    def _watch_exports(self) -> None:
+        if self._watching:
+            return
+        for name in ("mlflow.tracing.export.mlflow_v3", "mlflow.tracing.export.async_export_queue"):
+            logging.getLogger(name).addHandler(self.export_watch)
+        self._watching = True
+
+    def close(self) -> None:
+        """End an open span and stop watching exports (extension unload)."""
+        if self._open is not None:
+            self.finish(None, None)
+        if self._watching:
+            for name in (
+                "mlflow.tracing.export.mlflow_v3",
+                "mlflow.tracing.export.async_export_queue",
+            ):
+                logging.getLogger(name).removeHandler(self.export_watch)
+            self._watching = False
+
+
+def _hide_from_mlflow_display(trace_id: str) -> None:
+    """MLflow queues each finished trace for its own post-cell display (an iframe to a server,
+    ``Trace(trace_id=…)`` elsewhere). The cell's trace gets our view instead, so it is taken
+    off that queue; traces we did not make are left to MLflow."""
+    if "mlflow.tracing.display" not in sys.modules:
+        return
+    try:
+        from mlflow.tracing.display import get_display_handler
+
+        get_display_handler().traces_to_display.pop(trace_id, None)
+    except Exception:
+        pass
+
+
+def normalize_span_type(value: str) -> str:
+    """``llm`` → ``LLM``; custom types are kept as written."""
+    upper = value.strip().upper()
+    return upper if upper in KNOWN_SPAN_TYPES else value.strip()
+
+
+def _short(e: BaseException) -> str:
+    text = str(e).splitlines()[0] if str(e) else ""
+    return f"{type(e).__name__}: {text[:200]}" if text else type(e).__name__

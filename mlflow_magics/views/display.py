@@ -1,0 +1,86 @@
+"""Which rendering tier a frontend gets: the display mode setting and frontend detection."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+MODES = ("auto", "widget", "html", "text")
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+DATABRICKS_TRACE_MIME = "application/databricks.mlflow.trace"
+
+_state = {"mode": "auto", "colab_enabled": False}
+
+
+def set_mode(mode: str) -> None:
+    """Set the display mode (``MlflowMagics.display`` keeps this in step)."""
+    if mode not in MODES:
+        raise ValueError(f"display mode must be one of {', '.join(MODES)}, not {mode!r}")
+    _state["mode"] = mode
+
+
+def get_mode() -> str:
+    return _state["mode"]
+
+
+def in_databricks() -> bool:
+    """True inside a Databricks notebook (its runtime sets this variable)."""
+    return "DATABRICKS_RUNTIME_VERSION" in os.environ
+
+
+def in_kernel() -> bool:
+    """True when a Jupyter kernel (and so a comm channel for widgets) is behind the shell."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def widgets_wanted() -> bool:
+    """Whether this display should carry the interactive widget."""
+    mode = get_mode()
+    if mode == "widget":
+        return True
+    if mode != "auto":
+        return False
+    # Databricks ships ipywidgets 7 without a guarantee for custom widgets: the static HTML
+    # tier (plus Databricks' own trace MIME) is what reliably renders there.
+    if in_databricks() or not in_kernel():
+        return False
+    if "google.colab" in sys.modules and not _state["colab_enabled"]:
+        try:  # Colab renders third-party widgets only once this is switched on
+            from google.colab import output  # type: ignore[import-not-found]
+
+            output.enable_custom_widget_manager()
+        except Exception:
+            return False
+        _state["colab_enabled"] = True
+    return True
+
+
+def mimebundle(
+    text: str,
+    html: Any = None,
+    widget: Any = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Assemble a bundle for the current mode; ``html``/``widget`` are zero-arg builders."""
+    mode = get_mode()
+    bundle: dict[str, Any] = {"text/plain": text}
+    if mode == "text":
+        return bundle
+    if html is not None:
+        bundle["text/html"] = html()
+    if widget is not None and widgets_wanted():
+        wbundle = widget()._repr_mimebundle_()
+        # ipywidgets 7 returns (data, metadata) from some paths; 8 returns data
+        if isinstance(wbundle, tuple):
+            wbundle = wbundle[0]
+        if wbundle and WIDGET_MIME in wbundle:
+            bundle[WIDGET_MIME] = wbundle[WIDGET_MIME]
+    if extra:
+        bundle.update(extra)
+    return bundle

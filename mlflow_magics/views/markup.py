@@ -1,0 +1,60 @@
+"""The one place HTML is made: every value is escaped on the way in.
+
+Views build markup with :func:`tag`; text children and attribute values are escaped unless
+they are :class:`Markup` made by this module. Nothing else in the package writes HTML.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+
+
+class Markup(str):
+    """A string of HTML this module built; :func:`tag` inserts it as is."""
+
+    __slots__ = ()
+
+
+def escape(value: object) -> Markup:
+    """``value`` as text that HTML shows literally (quotes included, for attributes)."""
+    if isinstance(value, Markup):
+        return value
+    return Markup(html.escape(str(value), quote=True))
+
+
+def tag(name: str, *children: object, **attrs: object) -> Markup:
+    """``<name attrs>children</name>``; ``class_`` spells ``class``; None/False attrs drop.
+
+    ``name`` and attribute names come from this package, never from data.
+    """
+    parts = [f"<{name}"]
+    for key, value in attrs.items():
+        if value is None or value is False:
+            continue
+        key = key.rstrip("_").replace("_", "-")
+        parts.append(f" {key}" if value is True else f' {key}="{escape(value)}"')
+    parts.append(">")
+    parts.extend(_children(children))
+    parts.append(f"</{name}>")
+    return Markup("".join(parts))
+
+
+def join(items: Iterable[object]) -> Markup:
+    """Concatenate escaped items."""
+    return Markup("".join(_children(items)))
+
+
+def _children(children: Iterable[object]) -> Iterable[str]:
+    for child in children:
+        if child is None:
+            continue
+        if isinstance(child, (list, tuple)):
+            yield from _children(child)
+        else:
+            yield escape(child)
+
+
+def percent(value: float) -> str:
+    """A CSS percentage from a number: the only data-derived text in a style attribute."""
+    return f"{max(0.0, min(100.0, float(value))):.3f}%"

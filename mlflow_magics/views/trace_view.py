@@ -1,0 +1,287 @@
+"""The trace view: span tree, waterfall and span details, in three tiers.
+
+- widget: :class:`~mlflow_magics.views.trace_widget.TraceWidget` (virtualized tree, on-demand
+  span details);
+- static HTML: nested ``<details>`` with CSS waterfall bars, no JavaScript, bounded to a prefix
+  of the tree with counts of what is left out;
+- text: an indented tree with durations, bounded the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from mlflow_magics.trace_data import (
+    TraceData,
+    format_duration,
+    format_size,
+    render_payload,
+    span_detail,
+    trace_data,
+)
+from mlflow_magics.views import display
+from mlflow_magics.views.markup import Markup, join, percent, tag
+
+#: Spans the static HTML shows before it says how many more there are (keeps it under ~2 MB).
+HTML_MAX_SPANS = 500
+#: Characters of each input/output the static HTML shows.
+HTML_FIELD_CAP = 1500
+#: Lines of the text tree.
+TEXT_MAX_LINES = 200
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _plain(value: object, limit: int = 200) -> str:
+    """One line of untrusted text for a terminal: no control characters, bounded length."""
+    text = _CONTROL.sub("?", str(value)).replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _tokens_text(tokens: dict[str, int] | None) -> str:
+    if not tokens:
+        return ""
+    total = tokens.get("total_tokens", sum(tokens.values()))
+    parts = [f"{total:,} tokens"]
+    if "input_tokens" in tokens or "output_tokens" in tokens:
+        parts.append(f"(in {tokens.get('input_tokens', 0):,} / out {tokens.get('output_tokens', 0):,})")
+    return " ".join(parts)
+
+
+def trace_text(data: TraceData, max_lines: int = TEXT_MAX_LINES) -> str:
+    """The text tier: a header line and an indented span tree with durations."""
+    header = [
+        f"Trace {data.trace_id}",
+        _plain(data.name, 80),
+        data.status,
+        format_duration(data.duration_ms),
+        f"{data.span_count:,} span{'s' if data.span_count != 1 else ''}",
+    ]
+    if data.tokens:
+        header.append(_tokens_text(data.tokens))
+    lines = ["  ".join(header)]
+    s = data.spans
+    parents = s["parent"]
+    n = len(parents)
+    # "is last child" per row, to draw └─ vs ├─ and the vertical rails of ancestors
+    last = [True] * n
+    seen_parent: dict[int, int] = {}
+    for i in range(n - 1, -1, -1):
+        p = parents[i]
+        if p in seen_parent:
+            last[i] = False
+        else:
+            seen_parent[p] = i
+    prefix: list[str] = [""] * n
+    shown = min(n, max_lines)
+    for i in range(shown):
+        p = parents[i]
+        rail = prefix[p] + ("   " if last[p] else "│  ") if p >= 0 else ""
+        prefix[i] = rail
+        branch = "└─ " if last[i] else "├─ "
+        mark = "  ✗ ERROR" if s["status"][i] == "ERROR" else ""
+        tokens = f"  {s['tokens'][i]:,} tok" if s["tokens"][i] else ""
+        lines.append(
+            f"{rail}{branch}{_plain(s['name'][i], 80)} [{_plain(s['type'][i], 24)}] "
+            f"{format_duration(s['dur'][i])}{tokens}{mark}"
+        )
+    if n > shown:
+        lines.append(f"… {n - shown:,} more spans not shown ({n:,} in all)")
+    return "\n".join(lines)
+
+
+_CSS = """
+.mlfm-trace{font:12px/1.45 var(--jp-ui-font-family,system-ui,sans-serif);color:var(--jp-ui-font-color1,#1f2328);max-width:100%}
+.mlfm-trace .hdr{display:flex;flex-wrap:wrap;gap:10px;align-items:baseline;margin:2px 0 6px}
+.mlfm-trace .hdr b{font-size:13px}
+.mlfm-trace .id,.mlfm-trace .dim{color:var(--jp-ui-font-color2,#656d76)}
+.mlfm-trace .badge{border-radius:8px;padding:0 6px;font-size:11px;background:#dafbe1;color:#116329}
+.mlfm-trace .badge.ERROR{background:#ffebe9;color:#a40e26}
+.mlfm-trace details{margin:0}
+.mlfm-trace summary{display:grid;grid-template-columns:minmax(180px,1fr) 90px 70px 70px 260px;gap:6px;align-items:center;cursor:pointer;padding:1px 0;border-bottom:1px solid var(--jp-border-color2,#eee)}
+.mlfm-trace summary:hover{background:var(--jp-layout-color2,#f6f8fa)}
+.mlfm-trace .nm{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.mlfm-trace .ty{font-size:10px;color:var(--jp-ui-font-color2,#656d76);overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.mlfm-trace .err .nm{color:#cf222e;font-weight:600}
+.mlfm-trace .st.ERROR{color:#cf222e}
+.mlfm-trace .du{text-align:right;font-variant-numeric:tabular-nums}
+.mlfm-trace .wf{position:relative;height:10px;background:var(--jp-layout-color2,#f6f8fa);display:block}
+.mlfm-trace .wf i{position:absolute;top:1px;bottom:1px;min-width:1px;background:#4493f8;border-radius:2px}
+.mlfm-trace .err .wf i{background:#cf222e}
+.mlfm-trace .io{margin:2px 0 4px;font-size:11px}
+.mlfm-trace pre{white-space:pre-wrap;word-break:break-word;max-height:240px;overflow:auto;margin:2px 0;padding:4px 6px;background:var(--jp-layout-color2,#f6f8fa);border-radius:4px}
+.mlfm-trace .more{margin-top:6px;color:var(--jp-ui-font-color2,#656d76)}
+"""
+
+
+def _field(label: str, raw: Any) -> Markup | None:
+    payload = render_payload(raw, HTML_FIELD_CAP)
+    if not payload.size:
+        return None
+    note = (
+        f" (showing {format_size(len(payload.text))} of {format_size(payload.size)})"
+        if payload.truncated
+        else ""
+    )
+    return tag("div", tag("span", label + note, class_="dim"), tag("pre", payload.text))
+
+
+def trace_html(data: TraceData, trace=None, max_spans: int = HTML_MAX_SPANS) -> str:
+    """The static HTML tier: nested ``<details>``, waterfall bars as CSS widths, no script."""
+    s = data.spans
+    n = data.span_count
+    total = max(data.duration_ms, max((a + b for a, b in zip(s["start"], s["dur"])), default=0))
+    total = total or 1.0
+    depth = data.depth()
+    spans_by_id = {}
+    if trace is not None:
+        try:
+            spans_by_id = {sp.span_id: sp for sp in trace.data.spans}
+        except AttributeError:
+            spans_by_id = {}
+
+    header = [
+        tag("b", data.name),
+        tag("span", data.trace_id, class_="id"),
+        tag("span", data.status, class_=f"badge {data.status}"),
+        tag("span", format_duration(data.duration_ms)),
+        tag("span", f"{n:,} span{'s' if n != 1 else ''}", class_="dim"),
+    ]
+    if data.error_count:
+        header.append(tag("span", f"{data.error_count:,} error", class_="badge ERROR"))
+    if data.tokens:
+        header.append(tag("span", _tokens_text(data.tokens), class_="dim"))
+
+    out: list[str] = []
+    open_depths: list[int] = []
+    shown = min(n, max_spans)
+    for i in range(shown):
+        d = depth[i]
+        while open_depths and open_depths[-1] >= d:
+            open_depths.pop()
+            out.append("</details>")
+        err = s["status"][i] == "ERROR"
+        summary = tag(
+            "summary",
+            tag("span", s["name"][i], class_="nm", style=f"padding-left:{min(d, 40) * 14}px"),
+            tag("span", s["type"][i], class_="ty"),
+            tag("span", s["status"][i], class_=f"st {s['status'][i]}"),
+            tag("span", format_duration(s["dur"][i]), class_="du"),
+            tag(
+                "span",
+                tag(
+                    "i",
+                    style=f"left:{percent(s['start'][i] / total * 100)};"
+                    f"width:{percent(s['dur'][i] / total * 100)}",
+                ),
+                class_="wf",
+            ),
+        )
+        body: list[Markup | None] = []
+        span = spans_by_id.get(s["id"][i])
+        if span is not None:
+            attrs = getattr(getattr(span, "_span", None), "attributes", None) or {}
+            body = [
+                _field("inputs", attrs.get("mlflow.spanInputs")),
+                _field("outputs", attrs.get("mlflow.spanOutputs")),
+            ]
+            if err:
+                desc = getattr(span.status, "description", "") or ""
+                if desc:
+                    body.append(_field("error", desc))
+        io = [b for b in body if b is not None]
+        out.append(
+            f'<details{" open" if d < 2 else ""} class="{"err" if err else "ok"}">'
+            + summary
+            + (
+                tag("div", io, class_="io", style=f"padding-left:{min(d, 40) * 14 + 14}px")
+                if io
+                else ""
+            )
+        )
+        open_depths.append(d)
+    out.extend("</details>" for _ in open_depths)
+    more = (
+        tag(
+            "div",
+            f"Showing the first {shown:,} of {n:,} spans; {n - shown:,} more not shown here. "
+            "The interactive view (JupyterLab, Notebook 7, VS Code, Colab) opens them all.",
+            class_="more",
+        )
+        if n > shown
+        else ""
+    )
+    return join(
+        [
+            tag("style", Markup(_CSS)),
+            tag(
+                "div",
+                tag("div", header, class_="hdr"),
+                Markup("".join(out)),
+                more,
+                class_="mlfm-trace",
+            ),
+        ]
+    )
+
+
+class TraceView:
+    """A trace, shown as a span tree with a waterfall and span details.
+
+    ``view.select(span_id)`` returns the details pane's content for one span (and selects it in
+    the widget); ``view.trace`` is MLflow's ``Trace``; ``view.data`` the plain span columns.
+    """
+
+    def __init__(self, trace, data: TraceData | None = None, *, note: str | None = None):
+        self.trace = trace
+        self.data = data if data is not None else trace_data(trace)
+        self.note = note
+        self._widget = None
+
+    @property
+    def trace_id(self) -> str:
+        return self.data.trace_id
+
+    @property
+    def widget(self):
+        """The interactive widget (created on first use)."""
+        if self._widget is None:
+            from mlflow_magics.views.trace_widget import TraceWidget
+
+            self._widget = TraceWidget(self.trace, self.data)
+        return self._widget
+
+    def select(self, span_id: str) -> dict[str, Any]:
+        """Details of one span (inputs, outputs, attributes, events, exception), bounded."""
+        if self._widget is not None:
+            self._widget.select(span_id)
+            return self._widget.detail
+        detail = span_detail(self.trace, span_id)
+        if detail is None:
+            raise KeyError(f"no span {span_id!r} in trace {self.trace_id}")
+        return detail
+
+    def to_text(self) -> str:
+        return trace_text(self.data)
+
+    def to_html(self) -> str:
+        return trace_html(self.data, self.trace)
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
+        extra = None
+        if display.in_databricks():
+            try:
+                extra = {display.DATABRICKS_TRACE_MIME: self.trace._serialize_for_mimebundle()}
+            except Exception:
+                extra = None
+        return display.mimebundle(
+            self.to_text(), html=self.to_html, widget=lambda: self.widget, extra=extra
+        )
+
+    def __repr__(self) -> str:
+        d = self.data
+        return (
+            f"<TraceView {d.trace_id} {_plain(d.name, 40)!r} {d.span_count} spans "
+            f"{d.status} {format_duration(d.duration_ms)}>"
+        )
