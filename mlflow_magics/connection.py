@@ -244,19 +244,34 @@ def connect(
 
 
 def _reset_experiment_if_missing() -> None:
-    """After switching stores, an experiment id from the old store must not linger."""
+    """After switching stores, an experiment id from the old store must not linger: MLflow
+    keeps it both in memory and in MLFLOW_EXPERIMENT_ID (set by ``mlflow.set_experiment``),
+    and a stale one makes every new span fail to start."""
     import mlflow
     from mlflow.tracking import fluent
 
-    exp_id = getattr(fluent, "_active_experiment_id", None)
-    if not exp_id:
-        return
-    try:
-        exp = mlflow.get_experiment(exp_id)
-    except Exception:
-        exp = None
-    if exp is None or exp.lifecycle_stage != "active":
-        fluent._active_experiment_id = None
+    for exp_id, clear in (
+        (getattr(fluent, "_active_experiment_id", None), _clear_active_experiment),
+        (os.environ.get("MLFLOW_EXPERIMENT_ID"), _clear_experiment_env),
+    ):
+        if not exp_id:
+            continue
+        try:
+            exp = mlflow.get_experiment(exp_id)
+        except Exception:
+            exp = None
+        if exp is None or exp.lifecycle_stage != "active":
+            clear()
+
+
+def _clear_active_experiment() -> None:
+    from mlflow.tracking import fluent
+
+    fluent._active_experiment_id = None
+
+
+def _clear_experiment_env() -> None:
+    os.environ.pop("MLFLOW_EXPERIMENT_ID", None)
 
 
 def set_experiment(name: str, health: StoreHealth | None = None) -> Status:

@@ -149,15 +149,21 @@ class CellTracer:
             attributes = {"mlflow_magics.cell": True}
             if execution_count is not None:
                 attributes["mlflow_magics.execution_count"] = execution_count
-            span = mlflow.start_span_no_context(
-                options.name or DEFAULT_NAME,
-                span_type=options.span_type,
-                inputs={"cell": source},
-                attributes=attributes,
-            )
+            with _TakeWarnings("mlflow.tracing.fluent") as mlflow_warnings:
+                span = mlflow.start_span_no_context(
+                    options.name or DEFAULT_NAME,
+                    span_type=options.span_type,
+                    inputs={"cell": source},
+                    attributes=attributes,
+                )
             trace_id = getattr(span, "trace_id", None)
             if not trace_id or "NO_OP" in str(trace_id):
-                return False  # tracing is disabled in MLflow (mlflow.tracing.disable())
+                # MLflow hands out a no-op span both when the user turned tracing off (say
+                # nothing) and when starting the span failed (say why, once).
+                if mlflow_warnings.messages:
+                    reason = mlflow_warnings.messages[0].replace("Failed to start span", "")
+                    self.warn(f"Tracing failed, the cell runs untraced: {reason.strip(' :')[:300]}")
+                return False
             internal = self._internal_trace(trace_id)
             if options.tags and internal is not None:
                 internal.info.tags.update({str(k): str(v) for k, v in options.tags.items()})
@@ -240,6 +246,29 @@ class CellTracer:
             ):
                 logging.getLogger(name).removeHandler(self.export_watch)
             self._watching = False
+
+
+class _TakeWarnings(logging.Filter):
+    """Collects (and keeps from printing) a logger's warnings inside a ``with`` block, so a
+    failure reaches the user as our one sentence instead of MLflow's log line plus ours."""
+
+    def __init__(self, logger_name: str) -> None:
+        super().__init__()
+        self.logger = logging.getLogger(logger_name)
+        self.messages: list[str] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            self.messages.append(record.getMessage().split(". For full traceback")[0])
+            return False
+        return True
+
+    def __enter__(self) -> _TakeWarnings:
+        self.logger.addFilter(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.logger.removeFilter(self)
 
 
 def _hide_from_mlflow_display(trace_id: str) -> None:

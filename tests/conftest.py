@@ -1,0 +1,84 @@
+"""Shared fixtures: a fresh IPython shell per test with the extension loaded and a real
+SQLite MLflow store in ``tmp_path``. Server fixtures (PostgreSQL-backed ``mlflow server``,
+JupyterLab, Chromium) live in ``servers.py``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from traitlets.config import Config
+
+pytest_plugins = ["servers"]
+
+
+class TestingShell(InteractiveShell):
+    """An InteractiveShell without history whose ``run`` re-raises the cell's error."""
+
+    def run(self, cell: str):
+        """Run ``cell`` as a user would; raise what the user would see; return its value."""
+        result = self.run_cell(cell, store_history=True)
+        result.raise_error()
+        return result.result
+
+
+@pytest.fixture(scope="session")
+def store_template(tmp_path_factory) -> Path:
+    """An SQLite MLflow store with its schema migrated once; tests copy it (~1 s saved each)."""
+    import mlflow
+
+    path = tmp_path_factory.mktemp("template") / "mlflow.db"
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{path}")
+    client.search_experiments()
+    return path
+
+
+@pytest.fixture
+def store_uri(tmp_path, store_template) -> str:
+    target = tmp_path / "mlflow.db"
+    shutil.copy(store_template, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def shell(tmp_path, store_uri, monkeypatch):
+    """A fresh shell, extension loaded, connected to a fresh SQLite store in ``tmp_path``."""
+    import mlflow
+    from mlflow.tracking import fluent
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
+    monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
+    os.environ.pop("MLFLOW_EXPERIMENT_ID", None)  # mlflow.set_experiment sets it; no undo
+    fluent._active_experiment_id = None
+    config = Config()
+    config.HistoryManager.enabled = False
+    TestingShell.clear_instance()
+    ip = TestingShell.instance(config=config)
+    ip.run("%load_ext mlflow_magics")
+    ip.run(f"%mlflow connect {store_uri}")
+    yield ip
+    try:
+        mlflow.flush_trace_async_logging()
+    except Exception:
+        pass
+    ip.run_cell("%unload_ext mlflow_magics")
+    mlflow.set_tracking_uri(None)
+    os.environ.pop("MLFLOW_EXPERIMENT_ID", None)
+    fluent._active_experiment_id = None
+    TestingShell.clear_instance()
+
+
+def traces_in(uri: str) -> list:
+    """Every trace in the store at ``uri``, spans included, newest first."""
+    import mlflow
+
+    mlflow.flush_trace_async_logging()
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    exps = [e.experiment_id for e in client.search_experiments()]
+    infos = client.search_traces(locations=exps, max_results=500)
+    return [client.get_trace(t.info.trace_id) for t in infos]
