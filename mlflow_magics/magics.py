@@ -269,11 +269,21 @@ class MlflowMagics(Magics):
         if match is None:
             return lines
         args = match.group("args") or ""
-        try:
-            commands.parse_trace(self._split(args))
-        except (UsageError, commands.HelpShown):
+        if self._trace_options(args) is None:
+            if _asks_for_help(args):  # print the help; do not run the body
+                return [f"%mlflow {_BEGIN} {args}\n"]
             return [f"%mlflow {_BEGIN} {args}\n", *lines[1:]]
         return [f"# {lines[0].rstrip()}\n", *lines[1:]]
+
+    def _trace_options(self, args: str) -> TraceOptions | None:
+        """The flags of a ``%%mlflow trace`` line, or None if they do not parse (or ask for
+        help). Quiet: the UsageError or help is produced when the cell runs, not here."""
+        if _asks_for_help(args):
+            return None
+        try:
+            return commands.parse_trace(self._split(args))
+        except (UsageError, commands.HelpShown):
+            return None
 
     def _trace_begin(self, argv: list[str]):
         # Reached only when the flags of a %%mlflow trace cell do not parse (or --help).
@@ -301,11 +311,9 @@ class MlflowMagics(Magics):
         first, _, body = raw.partition("\n")
         match = _TRACED_CELL.match(first.rstrip("\r")) if first.startswith("%%mlflow") else None
         if match is not None:
-            try:
-                options = commands.parse_trace(self._split(match.group("args") or ""))
-            except (UsageError, commands.HelpShown):
-                return  # the transformed cell raises the UsageError itself
-            self.tracer.begin(body, options, execution_count=self.shell.execution_count)
+            options = self._trace_options(match.group("args") or "")
+            if options is not None:  # else the transformed cell raises the UsageError itself
+                self.tracer.begin(body, options, execution_count=self.shell.execution_count)
             return
         options = self.tracer.autotrace
         if options is None or _is_mlflow_command(raw):
@@ -358,6 +366,10 @@ class MlflowMagics(Magics):
                 return ["trace"]
             return list(commands.SUBCOMMANDS)
         return commands.FLAGS.get(words[1], [])
+
+
+def _asks_for_help(args: str) -> bool:
+    return bool(re.search(r"(^|\s)(-h|--help)(\s|$)", args))
 
 
 def _is_mlflow_command(raw: str) -> bool:

@@ -80,5 +80,5 @@ def traces_in(uri: str) -> list:
     mlflow.flush_trace_async_logging()
     client = mlflow.MlflowClient(tracking_uri=uri)
     exps = [e.experiment_id for e in client.search_experiments()]
-    infos = client.search_traces(locations=exps, max_results=500)
+    infos = client.search_traces(experiment_ids=exps, max_results=500)
     return [client.get_trace(t.info.trace_id) for t in infos]

@@ -29,7 +29,7 @@ _KERNEL_IDLE = """() => {
 
 # Every code cell (optionally only those before the selected one) shows an execution count.
 _CELLS_RAN = """(upToActive) => {
-  const cells = [...document.querySelectorAll('.jp-NotebookPanel .jp-Notebook > .jp-Cell')];
+  const cells = [...document.querySelectorAll('.jp-NotebookPanel .jp-Notebook .jp-Cell')];
   const end = upToActive ? cells.findIndex(c => c.classList.contains('jp-mod-active')) : -1;
   const code = (end >= 0 ? cells.slice(0, end) : cells)
     .filter(c => c.classList.contains('jp-CodeCell'));
@@ -87,7 +87,7 @@ def run_menu(page, item: str) -> None:
 
 def code_cell(page, index: int):
     """The ``index``-th code cell (negative counts from the end)."""
-    cells = page.locator(".jp-NotebookPanel .jp-Notebook > .jp-CodeCell")
+    cells = page.locator(".jp-NotebookPanel .jp-Notebook .jp-CodeCell")
     return cells.nth(index)
 
 

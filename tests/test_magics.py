@@ -352,3 +352,11 @@ def test_switching_stores_drops_an_experiment_the_new_store_lacks(shell, tmp_pat
     assert shell.run("%%mlflow trace --quiet\n7\n") == 7
     assert "Tracing failed" not in capsys.readouterr().err
     assert traces_in(f"sqlite:///{tmp_path / 'second.db'}")
+
+
+def test_trace_cell_help_prints_once_and_runs_nothing(shell, store_uri, capsys):
+    shell.run("%%mlflow trace --help\nran = True\n")
+    out = capsys.readouterr().out
+    assert out.count("usage: %%mlflow trace") == 1
+    assert "ran" not in shell.user_ns
+    assert traces_in(store_uri) == []
