@@ -244,6 +244,9 @@ class MlflowMagics(Magics):
                     "or pass a trace id."
                 )
             return TraceView(get_trace(mlflow.MlflowClient(), trace_id))
+        recent = self.tracer.recent.get(args.trace_id.strip())
+        if recent is not None and recent.trace is not None:
+            return TraceView(recent.trace)
         problem = self._store_problem()
         if problem:
             raise BadInput(f"Cannot read traces: {problem}.")

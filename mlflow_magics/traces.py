@@ -22,25 +22,36 @@ def check_trace_id(trace_id: str) -> str:
 
 
 def get_trace(client, trace_id: str):
-    """The trace with its spans; pending async exports are flushed first so a trace that just
-    finished is found."""
+    """The trace with its spans. A trace just finished in this kernel may still sit on
+    MLflow's async export queue: when the store does not have it, the queue is flushed once
+    (that costs about a second) and the store asked again."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
     trace_id = check_trace_id(trace_id)
+    for attempt in (1, 2):
+        try:
+            trace = client.get_trace(trace_id)
+        except MlflowException as e:
+            missing = e.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND")
+            if missing and attempt == 1:
+                _flush_exports(mlflow)
+                continue
+            if missing or e.error_code == "INVALID_PARAMETER_VALUE":
+                raise BadInput(
+                    f"No trace {trace_id} in {client.tracking_uri}; check the id or "
+                    "`%mlflow connect` to the store that has it."
+                ) from e
+            raise BadInput(f"Could not read trace {trace_id}: {e.message.splitlines()[0]}") from e
+        if trace is not None:
+            return trace
+        if attempt == 1:
+            _flush_exports(mlflow)
+    raise BadInput(f"No trace {trace_id} in {client.tracking_uri}.")
+
+
+def _flush_exports(mlflow) -> None:
     try:
         mlflow.flush_trace_async_logging()
     except Exception:
-        pass  # nothing pending, or an older MLflow without the call: the lookup still works
-    try:
-        trace = client.get_trace(trace_id)
-    except MlflowException as e:
-        if e.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "INVALID_PARAMETER_VALUE"):
-            raise BadInput(
-                f"No trace {trace_id} in {client.tracking_uri}; check the id or "
-                "`%mlflow connect` to the store that has it."
-            ) from e
-        raise BadInput(f"Could not read trace {trace_id}: {e.message.splitlines()[0]}") from e
-    if trace is None:
-        raise BadInput(f"No trace {trace_id} in {client.tracking_uri}.")
-    return trace
+        pass  # nothing pending, or an MLflow without the call: the second lookup still runs

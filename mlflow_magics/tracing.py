@@ -16,6 +16,7 @@ import contextvars
 import logging
 import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,8 @@ KNOWN_SPAN_TYPES = (
     "PARSER", "RERANKER", "RETRIEVER", "TASK", "TOOL", "UNKNOWN", "WORKFLOW",
 )  # fmt: skip
 DEFAULT_NAME = "cell"
+#: Traced cells kept in memory for `%mlflow show` (their spans are in the kernel anyway).
+RECENT_KEPT = 20
 DEFAULT_SPAN_TYPE = "CHAIN"
 #: Longest text kept as the root span's output when the cell's value is not JSON-like.
 OUTPUT_REPR_CAP = 10_000
@@ -123,6 +126,8 @@ class CellTracer:
         self.problem = problem
         self.autotrace: TraceOptions | None = None
         self.last: FinishedCell | None = None
+        #: The latest traced cells by trace id, so `show` needs no store round trip for them.
+        self.recent: OrderedDict[str, FinishedCell] = OrderedDict()
         self.export_watch = ExportWatch()
         self._open: _OpenCell | None = None
         self._watching = False
@@ -204,6 +209,9 @@ class CellTracer:
             span.end()
             finished = FinishedCell(span.trace_id, cell.options, cell.internal, error)
             self.last = finished
+            self.recent[finished.trace_id] = finished
+            while len(self.recent) > RECENT_KEPT:
+                self.recent.popitem(last=False)
             _hide_from_mlflow_display(finished.trace_id)
         except Exception as e:
             self.warn(f"Tracing failed while closing the cell's span: {_short(e)}")

@@ -62,10 +62,6 @@ def shell(tmp_path, store_uri, monkeypatch):
     ip.run("%load_ext mlflow_magics")
     ip.run(f"%mlflow connect {store_uri}")
     yield ip
-    try:
-        mlflow.flush_trace_async_logging()
-    except Exception:
-        pass
     ip.run_cell("%unload_ext mlflow_magics")
     mlflow.set_tracking_uri(None)
     os.environ.pop("MLFLOW_EXPERIMENT_ID", None)

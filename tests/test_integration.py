@@ -34,7 +34,8 @@ def test_traced_cell_lands_on_the_server_with_nested_spans(remote, mlflow_server
     names = [s.name for s in trace.data.spans]
     assert sorted(names) == ["remote", "tool"]
     assert trace.info.tags["where"] == "pg"
-    # and %mlflow show reads it back from the server
+    # and %mlflow show reads it back from the server (not from the kernel's memory)
+    remote.magics_manager.registry["MlflowMagics"].tracer.recent.clear()
     view = remote.run(f"%mlflow show {trace_id}")
     assert view.data.span_count == 2
     assert "remote [CHAIN]" in view.to_text()

@@ -37,7 +37,8 @@ def make_trace(store_uri):
             return span
 
         root = add(spec, None)
-        return mlflow.get_trace(root.trace_id, flush=True)
+        mlflow.flush_trace_async_logging()
+        return mlflow.get_trace(root.trace_id)
 
     yield build
     mlflow.set_tracking_uri(None)
