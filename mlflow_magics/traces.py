@@ -33,10 +33,12 @@ def get_trace(client, trace_id: str):
         try:
             trace = client.get_trace(trace_id)
         except MlflowException as e:
-            missing = e.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND")
-            if missing and attempt == 1:
+            if attempt == 1:
+                # Missing, or found half-written ("span data is corrupted") while its spans
+                # are still being exported: both settle once the queue is flushed.
                 _flush_exports(mlflow)
                 continue
+            missing = e.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND")
             if missing or e.error_code == "INVALID_PARAMETER_VALUE":
                 raise BadInput(
                     f"No trace {trace_id} in {client.tracking_uri}; check the id or "
