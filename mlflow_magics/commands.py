@@ -66,9 +66,7 @@ def _parser(name: str, description: str, cell: bool = False) -> _Parser:
 def unknown_subcommand(name: str) -> UsageError:
     close = difflib.get_close_matches(name, list(SUBCOMMANDS), n=1, cutoff=0.5)
     hint = f" Did you mean `%mlflow {close[0]}`?" if close else ""
-    return UsageError(
-        f"Unknown subcommand {name!r}.{hint} Run `%mlflow --help` for the list."
-    )
+    return UsageError(f"Unknown subcommand {name!r}.{hint} Run `%mlflow --help` for the list.")
 
 
 @dataclass(frozen=True)
@@ -112,20 +110,24 @@ def _span_type(value: str) -> str:
 def _add_trace_flags(p: _Parser) -> None:
     p.add_argument("--name", help="root span name (default: cell)")
     p.add_argument(
-        "--span-type", type=_span_type, default="CHAIN",
+        "--span-type",
+        type=_span_type,
+        default="CHAIN",
         help="root span type: CHAIN (default), AGENT, LLM, TOOL, … or your own",
     )
     p.add_argument(
-        "--tag", action="append", type=_tag, default=[], metavar="KEY=VALUE",
+        "--tag",
+        action="append",
+        type=_tag,
+        default=[],
+        metavar="KEY=VALUE",
         help="trace tag; repeat for more",
     )
     p.add_argument("--quiet", action="store_true", help="record the trace without showing it")
 
 
 def _trace_options(ns: argparse.Namespace) -> TraceOptions:
-    return TraceOptions(
-        name=ns.name, span_type=ns.span_type, tags=dict(ns.tag), quiet=ns.quiet
-    )
+    return TraceOptions(name=ns.name, span_type=ns.span_type, tags=dict(ns.tag), quiet=ns.quiet)
 
 
 def parse_connect(argv: list[str]) -> ConnectArgs:

@@ -46,7 +46,9 @@ def normalize_uri(uri: str | None) -> str:
     scheme = parsed.scheme.split("+", 1)[0]
     if parsed.scheme in ("http", "https"):
         if not parsed.hostname:
-            raise BadInput(f"Tracking URI {uri!r} has no host; write it like http://127.0.0.1:5000.")
+            raise BadInput(
+                f"Tracking URI {uri!r} has no host; write it like http://127.0.0.1:5000."
+            )
         try:
             parsed.port  # noqa: B018 - raises on a malformed port
         except ValueError:
@@ -61,7 +63,9 @@ def normalize_uri(uri: str | None) -> str:
             )
         folder = os.path.dirname(os.path.abspath(path if path != ":memory:" else "."))
         if not os.path.isdir(folder):
-            raise BadInput(f"Folder {folder!r} for the SQLite store does not exist; create it first.")
+            raise BadInput(
+                f"Folder {folder!r} for the SQLite store does not exist; create it first."
+            )
         return uri
     if scheme in _DB_SCHEMES or parsed.scheme == "file":
         return uri
@@ -217,7 +221,9 @@ def connect(
     target = normalize_uri(uri)
     if profile:
         if target != "databricks" and not target.startswith("databricks://"):
-            raise BadInput("--profile applies to Databricks; use `%mlflow connect databricks --profile P`.")
+            raise BadInput(
+                "--profile applies to Databricks; use `%mlflow connect databricks --profile P`."
+            )
         target = f"databricks://{profile}"
     health = health or StoreHealth()
     if target.startswith("databricks"):

@@ -7,6 +7,7 @@ boundary, and nowhere else.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shlex
 import sys
@@ -131,10 +132,8 @@ class MlflowMagics(Magics):
             ("pre_run_cell", magics._pre_run_cell),
             ("post_run_cell", magics._post_run_cell),
         ):
-            try:
+            with contextlib.suppress(ValueError):
                 shell.events.unregister(event, fn)
-            except ValueError:
-                pass
         if magics._rewrite_traced_cell in shell.input_transformers_cleanup:
             shell.input_transformers_cleanup.remove(magics._rewrite_traced_cell)
         strs = getattr(shell.strdispatchers.get("complete_command"), "strs", {})
@@ -349,7 +348,7 @@ class MlflowMagics(Magics):
 
     def _store_problem(self) -> str | None:
         if "mlflow" not in sys.modules:
-            import mlflow  # noqa: F401 - first use: the tracer needs it anyway
+            import mlflow
         import mlflow
 
         uri = mlflow.get_tracking_uri()
@@ -378,8 +377,13 @@ def _asks_for_help(args: str) -> bool:
 def _is_mlflow_command(raw: str) -> bool:
     """A cell made only of %mlflow lines (and blanks/comments) is a command, not user code."""
     lines = [ln for ln in raw.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    return bool(lines) and all(_MLFLOW_COMMAND.match(ln) for ln in lines[:1]) and (
-        lines[0].lstrip().startswith("%%mlflow") or all(_MLFLOW_COMMAND.match(ln) for ln in lines)
+    return (
+        bool(lines)
+        and all(_MLFLOW_COMMAND.match(ln) for ln in lines[:1])
+        and (
+            lines[0].lstrip().startswith("%%mlflow")
+            or all(_MLFLOW_COMMAND.match(ln) for ln in lines)
+        )
     )
 
 

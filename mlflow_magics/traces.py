@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 from mlflow_magics.errors import BadInput
@@ -53,7 +54,6 @@ def get_trace(client, trace_id: str):
 
 
 def _flush_exports(mlflow) -> None:
-    try:
+    # Nothing pending, or an MLflow without the call: the second lookup runs either way.
+    with contextlib.suppress(Exception):
         mlflow.flush_trace_async_logging()
-    except Exception:
-        pass  # nothing pending, or an MLflow without the call: the second lookup still runs

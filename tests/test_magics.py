@@ -129,11 +129,7 @@ def test_display_setting_picks_the_tier(shell):
 
 def test_traced_cell_nests_spans_and_records_source_and_value(shell, store_uri):
     shell.run("import mlflow")
-    shell.run(
-        "@mlflow.trace(span_type='LLM')\n"
-        "def llm(q):\n"
-        "    return q.upper()\n"
-    )
+    shell.run("@mlflow.trace(span_type='LLM')\ndef llm(q):\n    return q.upper()\n")
     value = shell.run(
         "%%mlflow trace --name answer --span-type agent --tag env=dev --tag team=ml --quiet\n"
         "x = llm('hi')\n"
@@ -262,7 +258,7 @@ def test_unreachable_store_never_breaks_a_traced_cell(shell, capsys):
 
 
 def test_experiment_on_unreachable_store_is_refused_and_changes_nothing(shell, store_uri):
-    with pytest.raises(UsageError, match="Cannot reach http://127.0.0.1:9"):
+    with pytest.raises(UsageError, match=r"Cannot reach http://127\.0\.0\.1:9"):
         shell.run("%mlflow connect http://127.0.0.1:9 --experiment x")
     assert mlflow.get_tracking_uri() == store_uri
 

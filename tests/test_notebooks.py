@@ -9,7 +9,8 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = sorted(
-    p for p in (Path(__file__).parent.parent / "notebooks").glob("*.ipynb")
+    p
+    for p in (Path(__file__).parent.parent / "notebooks").glob("*.ipynb")
     if not p.name.endswith(".executed.ipynb")
 )
 

@@ -26,8 +26,11 @@ def make_trace(store_uri):
     def build(spec: dict):
         def add(node, parent):
             span = mlflow.start_span_no_context(
-                node["name"], span_type=node.get("type", "UNKNOWN"), parent_span=parent,
-                inputs=node.get("inputs"), attributes=node.get("attributes"),
+                node["name"],
+                span_type=node.get("type", "UNKNOWN"),
+                parent_span=parent,
+                inputs=node.get("inputs"),
+                attributes=node.get("attributes"),
             )
             for child in node.get("children", []):
                 add(child, span)
@@ -69,7 +72,7 @@ def test_spans_come_depth_first_in_start_order_with_parents(make_trace):
     assert data.error_count == 1
     assert s["tokens"][3] == 10
     assert data.tokens == {"input_tokens": 7, "output_tokens": 3, "total_tokens": 10}
-    assert all(a <= b for a, b in zip(s["start"][1:3], s["start"][2:4]))
+    assert all(a <= b for a, b in zip(s["start"][1:3], s["start"][2:4], strict=True))
     assert abs(data.duration_ms - s["dur"][0]) < 0.01  # header and root row agree
 
 
@@ -118,7 +121,7 @@ def test_html_tier_needs_no_script_and_draws_bars_as_widths(make_trace):
     html = trace_html(data)
     assert "<script" not in html
     assert html.count("<details") == 5
-    assert 'width:' in html and "left:" in html
+    assert "width:" in html and "left:" in html
     assert '<span class="st ERROR">ERROR</span>' in html
 
 

@@ -35,7 +35,11 @@ class StatusView:
         s = self.status
         exp = "—"
         if s.experiment_id:
-            exp = f"{s.experiment_name} (id {s.experiment_id})" if s.experiment_name else s.experiment_id
+            exp = (
+                f"{s.experiment_name} (id {s.experiment_id})"
+                if s.experiment_name
+                else s.experiment_id
+            )
         run = f"{s.active_run_name} ({s.active_run_id})" if s.active_run_id else "none"
         rows = [
             ("tracking URI", s.tracking_uri, None),
@@ -60,11 +64,18 @@ class StatusView:
         return "\n".join(lines)
 
     def to_html(self) -> str:
-        rows = [tag("tr", tag("th", label), tag("td", _link(url, value))) for label, value, url in self._rows()]
+        rows = [
+            tag("tr", tag("th", label), tag("td", _link(url, value)))
+            for label, value, url in self._rows()
+        ]
         if self.status.problem:
-            rows.append(tag("tr", tag("th", "problem"), tag("td", self.status.problem, class_="problem")))
+            rows.append(
+                tag("tr", tag("th", "problem"), tag("td", self.status.problem, class_="problem"))
+            )
         note = tag("div", self.note) if self.note else ""
-        return tag("style", Markup(_CSS)) + tag("div", tag("table", rows), note, class_="mlfm-status")
+        return tag("style", Markup(_CSS)) + tag(
+            "div", tag("table", rows), note, class_="mlfm-status"
+        )
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
         return display.mimebundle(self.to_text(), html=self.to_html)
@@ -80,7 +91,9 @@ class Notice:
         self.text = text
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
-        return display.mimebundle(self.text, html=lambda: tag("div", self.text, class_="mlfm-notice"))
+        return display.mimebundle(
+            self.text, html=lambda: tag("div", self.text, class_="mlfm-notice")
+        )
 
     def __repr__(self) -> str:
         return f"<Notice {self.text!r}>"

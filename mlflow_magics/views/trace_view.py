@@ -45,7 +45,9 @@ def _tokens_text(tokens: dict[str, int] | None) -> str:
     total = tokens.get("total_tokens", sum(tokens.values()))
     parts = [f"{total:,} tokens"]
     if "input_tokens" in tokens or "output_tokens" in tokens:
-        parts.append(f"(in {tokens.get('input_tokens', 0):,} / out {tokens.get('output_tokens', 0):,})")
+        parts.append(
+            f"(in {tokens.get('input_tokens', 0):,} / out {tokens.get('output_tokens', 0):,})"
+        )
     return " ".join(parts)
 
 
@@ -131,7 +133,9 @@ def trace_html(data: TraceData, trace=None, max_spans: int = HTML_MAX_SPANS) -> 
     """The static HTML tier: nested ``<details>``, waterfall bars as CSS widths, no script."""
     s = data.spans
     n = data.span_count
-    total = max(data.duration_ms, max((a + b for a, b in zip(s["start"], s["dur"])), default=0))
+    total = max(
+        data.duration_ms, max((a + b for a, b in zip(s["start"], s["dur"], strict=True)), default=0)
+    )
     total = total or 1.0
     depth = data.depth()
     spans_by_id = {}
