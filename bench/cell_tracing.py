@@ -50,6 +50,29 @@ PASSES = ("back-to-back", "settled")
 GOAL_MS = 1.0
 
 
+def code_state() -> str:
+    """The commit of the code measured, and whether mlflow_magics/ had uncommitted edits."""
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        head = subprocess.run(
+            ["git", "-C", root, "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", root, "status", "--porcelain", "--", "mlflow_magics"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + (" + uncommitted mlflow_magics/ edits" if dirty else "")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     k = (len(ordered) - 1) * q
@@ -208,7 +231,7 @@ def main() -> None:
         f"python {sys.version.split()[0]}, mlflow {mlflow.__version__}, {os.cpu_count()} cores; "
         f"setup {setup_s:.1f} s; passes " + ", ".join(f"{p} {s:.0f} s" for p, s in pass_s.items())
     )
-    print(f"store {store_uri}")
+    print(f"store {store_uri}; code {code_state()}")
     print()
 
     med = {p: {k: statistics.median(v) for k, v in times[p].items()} for p in PASSES}

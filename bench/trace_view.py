@@ -8,26 +8,36 @@ an AGENT root; steps (CHAIN) each with an LLM call (``mlflow.chat.tokenUsage``),
 and then a retrieval chain TOOL > RETRIEVER > RERANKER > LLM, so depth reaches 5; small
 inputs/outputs on every span; about 0.5 % of the tool calls fail (status ERROR, exception event).
 
-Measured on the read-back ``Trace`` (median of ``--repeat`` runs, default 5):
+Two forms of the same trace are measured (median of ``--repeat`` runs, default 5; garbage is
+collected, untimed, before each row's runs and before each fresh read):
 
-  mlflow  trace.to_dict()      MLflow's own serialization: the baseline of every ratio
-  mlflow  trace.to_json()      idem, to a JSON string
-  ours    trace_data(trace)    span columns
-  ours    json.dumps(data.to_payload())   the widget payload (what the widget syncs), bytes
-  ours    trace_html(data, trace)         static HTML tier, bytes
-  ours    trace_text(data)                text tier, bytes
-  ours    TraceView(trace)._repr_mimebundle_() with display mode 'widget' (all of it, widget
-          included; outside a kernel ipywidgets uses a dummy comm, so the sync itself is the
-          json.dumps row above)
-  ours    span_detail(trace, id) / TraceWidget.select(id) for the last span (one click)
+* in memory: the ended spans MLflow kept in the kernel when the root span ended (taken from its
+  in-memory trace manager, as ``%%mlflow trace`` shows a cell's trace); one object serves
+  every run.
+* fresh from the store: what ``MlflowClient().get_trace`` returns (``%mlflow show ID``): MLflow
+  3.17 hands back ``LazySpan`` objects that decode on first access, so each run reads the trace
+  again (untimed) and times the first look.
+
+  mlflow  trace.to_dict() / trace.to_json()   MLflow's own serialization: the ratio baselines
+  ours    trace_data(trace)                   span columns
+  ours    json.dumps(data.to_payload())       the widget payload (what the widget syncs), bytes
+  ours    trace_html(data, trace)             static HTML tier, bytes
+  ours    trace_text(data)                    text tier, bytes
+  ours    TraceView(trace)._repr_mimebundle_() with display mode 'widget' (all three tiers and
+          the widget; outside a kernel ipywidgets uses a dummy comm, so the sync itself is the
+          json.dumps row)
+  ours    span_detail(trace, id) on the last span, TraceWidget.select(id): first click on a new
+          widget, then clicks on other spans; against MLflow's
+          trace.search_spans(span_id=id)[0].to_dict()
 
 Goals from the design: 50,000 spans in <= 300 ms kernel-side (columns + widget payload), widget
 payload <= 10 MB, HTML tier <= 2 MB.
 
-MLflow's defaults cannot store a trace this big (its batch span processor queue holds 2,048
-spans and exports 5 at a time into a 1,000-task queue: a 10,000-span trace is dropped), so this
-script raises MLFLOW_ASYNC_TRACE_LOGGING_MAX_SPAN_BATCH_SIZE before importing MLflow, which also
-raises that queue's size; export is still MLflow's async path.
+MLflow's defaults do not store a trace this big (its batch span processor exports 5 spans at a
+time into a 1,000-task queue; a 10,000-span trace built this way was dropped with "Trace export
+queue is full, trace will be discarded"), so this script sets
+MLFLOW_ASYNC_TRACE_LOGGING_MAX_SPAN_BATCH_SIZE=65536 (unless set) before importing MLflow, which
+also sizes the span queue; export is still MLflow's async path.
 
 Run:  .venv/bin/python bench/trace_view.py [--sizes 1000,10000,50000] [--repeat 5]
 """
@@ -35,6 +45,7 @@ Run:  .venv/bin/python bench/trace_view.py [--sizes 1000,10000,50000] [--repeat 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -50,6 +61,29 @@ GOAL_KERNEL_MS = 300.0
 GOAL_PAYLOAD_BYTES = 10 * 1024 * 1024
 GOAL_HTML_BYTES = 2 * 1024 * 1024
 TOOLS = ("web_search", "sql_query", "calculator", "read_file", "http_get", "python_exec")
+
+
+def code_state() -> str:
+    """The commit of the code measured, and whether mlflow_magics/ had uncommitted edits."""
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        head = subprocess.run(
+            ["git", "-C", root, "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", root, "status", "--porcelain", "--", "mlflow_magics"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + (" + uncommitted mlflow_magics/ edits" if dirty else "")
 
 
 class TraceBuilder:
@@ -174,10 +208,21 @@ class TraceBuilder:
             step_no = self.count
             self.span(f"step_{step_no}", "CHAIN", parent, depth, {"step": step_no}, "ok", body)
 
-    def build(self) -> str:
+    def build(self):
+        """Build the trace; return (trace id, the trace as the kernel holds it when its root
+        span ends: MLflow's ended live spans, which is what ``%%mlflow trace`` shows)."""
+        from mlflow.entities import Trace, TraceData
+        from mlflow.tracing.trace_manager import InMemoryTraceManager
+
+        kept = {}
+
         def agent(span, d):
             while self.room():
                 self.step(span, d)
+            # The last moment MLflow's in-memory record of the trace exists (the root's end
+            # hands it to the exporter), as CellTracer keeps it for the view.
+            with InMemoryTraceManager.get_instance().get_trace(span.trace_id) as internal:
+                kept["internal"] = internal
 
         root = self.span(
             "agent",
@@ -188,13 +233,18 @@ class TraceBuilder:
             outputs={"answer": "Done."},
             body=agent,
         )
-        return root.trace_id
+        internal = kept["internal"]
+        return root.trace_id, Trace(
+            internal.info, TraceData(spans=list(internal.span_dict.values()))
+        )
 
 
 def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    """Median milliseconds over ``repeat`` calls, and the last result."""
+    """Median milliseconds over ``repeat`` calls, and the last result (garbage collected first,
+    untimed, so one row's garbage is not collected on the next row's time)."""
     times = []
     result = None
+    gc.collect()
     for _ in range(repeat):
         start = time.perf_counter()
         result = fn()
@@ -206,7 +256,9 @@ def mb(n: int) -> str:
     return f"{n / 1024 / 1024:.2f} MB" if n >= 100 * 1024 else f"{n / 1024:.1f} KB"
 
 
-def measure(trace, repeat: int) -> dict[str, tuple[float, int | None]]:
+def measure_memory(trace, repeat: int) -> dict[str, tuple[float, int | None]]:
+    """Every tier on a trace whose spans are plain MLflow ``Span`` objects (as for a cell
+    traced in this kernel); the same object serves every run."""
     from mlflow_magics.trace_data import span_detail, trace_data
     from mlflow_magics.views import display
     from mlflow_magics.views.trace_view import TraceView, trace_html, trace_text
@@ -220,6 +272,7 @@ def measure(trace, repeat: int) -> dict[str, tuple[float, int | None]]:
     out["trace_data"] = (ms, None)
     ms, payload = timed(lambda: json.dumps(data.to_payload()), repeat)
     out["payload"] = (ms, len(payload.encode()))
+    out["kernel"] = (out["trace_data"][0] + out["payload"][0], None)
     ms, html = timed(lambda: trace_html(data, trace), repeat)
     out["html"] = (ms, len(html.encode()))
     ms, text = timed(lambda: trace_text(data), repeat)
@@ -243,11 +296,19 @@ def measure(trace, repeat: int) -> dict[str, tuple[float, int | None]]:
         raise SystemExit("span_detail did not find the last span")
     out["detail"] = (ms, len(json.dumps(detail).encode()))
 
-    def click():
-        widget.select(last_id)
-        return widget.detail
-
-    out["select"] = (timed(click, repeat)[0], None)
+    # Clicks in the widget: the first one on a new view, then clicks on other spans.
+    first_clicks = []
+    for _ in range(repeat):
+        fresh = TraceWidget(trace, data)
+        start = time.perf_counter()
+        fresh.select(last_id)
+        first_clicks.append((time.perf_counter() - start) * 1000)
+        if fresh.detail.get("span_id") != last_id or "error" in fresh.detail:
+            raise SystemExit(f"TraceWidget.select: {fresh.detail}")
+    out["select_first"] = (statistics.median(first_clicks), None)
+    others = iter([sp.span_id for sp in trace.data.spans[-2 - repeat : -1]] * 2)
+    widget.select(last_id)
+    out["select"] = (timed(lambda: widget.select(next(others)), repeat)[0], None)
     out["raw_detail"] = (
         timed(lambda: trace.search_spans(span_id=last_id)[0].to_dict(), repeat)[0],
         None,
@@ -256,6 +317,84 @@ def measure(trace, repeat: int) -> dict[str, tuple[float, int | None]]:
     out["_errors"] = (0.0, data.error_count)
     out["_depth"] = (0.0, max(data.depth()) if data.span_count else 0)
     return out
+
+
+def measure_store(read: Callable[[], Any], repeat: int) -> dict[str, tuple[float, int | None]]:
+    """The first look at a trace read from the store (``%mlflow show ID``): MLflow hands back
+    lazy spans that decode on first access, so every run gets a fresh read (untimed)."""
+    from mlflow_magics.trace_data import trace_data
+    from mlflow_magics.views import display
+    from mlflow_magics.views.trace_view import TraceView
+
+    samples: dict[str, list[float]] = {
+        k: [] for k in ("read", "to_dict", "to_json", "trace_data", "payload", "bundle")
+    }
+    kinds = set()
+
+    def clock(key: str, fn: Callable[[], Any]) -> Any:
+        start = time.perf_counter()
+        result = fn()
+        samples[key].append((time.perf_counter() - start) * 1000)
+        return result
+
+    for _ in range(repeat):
+        gc.collect()
+        trace = clock("read", read)
+        kinds.add(type(trace.data.spans[0]).__name__)
+        clock("to_json", trace.to_json)
+        clock("to_dict", trace.to_dict)
+        data = clock("trace_data", lambda t=trace: trace_data(t))
+        clock("payload", lambda d=data: json.dumps(d.to_payload()))
+        trace = clock("read", read)
+        display.set_mode("widget")
+        try:
+            clock("bundle", lambda t=trace: TraceView(t)._repr_mimebundle_())
+        finally:
+            display.set_mode("auto")
+    out = {k: (statistics.median(v), None) for k, v in samples.items()}
+    out["kernel"] = (out["trace_data"][0] + out["payload"][0], None)
+    out["_kind"] = (0.0, None)
+    out["_kinds"] = ", ".join(sorted(kinds))  # type: ignore[assignment]
+    return out
+
+
+MEMORY_ROWS = [
+    ("mlflow trace.to_dict()", "to_dict", False),
+    ("mlflow trace.to_json()", "to_json", True),
+    ("trace_data(trace)", "trace_data", False),
+    ("json.dumps(data.to_payload())", "payload", True),
+    ("= columns + widget payload", "kernel", False),
+    ("trace_html(data, trace)", "html", True),
+    ("trace_text(data)", "text", True),
+    ("TraceView._repr_mimebundle_ (widget)", "bundle", False),
+    ("  of which TraceWidget(trace, data)", "widget", False),
+    ("span_detail(trace, last span)", "detail", True),
+    ("TraceWidget.select, first click", "select_first", False),
+    ("TraceWidget.select, next clicks", "select", False),
+    ("mlflow search_spans(id)[0].to_dict()", "raw_detail", False),
+]
+STORE_ROWS = [
+    ("mlflow trace.to_dict()", "to_dict", False),
+    ("mlflow trace.to_json()", "to_json", False),
+    ("trace_data(trace), first access", "trace_data", False),
+    ("json.dumps(data.to_payload())", "payload", False),
+    ("= columns + widget payload", "kernel", False),
+    ("TraceView._repr_mimebundle_ (widget)", "bundle", False),
+]
+LABEL_W = 38
+
+
+def print_table(title: str, rows, r: dict[str, tuple[float, Any]]) -> None:
+    base_dict, base_json = r["to_dict"][0], r["to_json"][0]
+    print(title)
+    print(f"{'':<{LABEL_W}}{'ms':>10}{'size':>11}{'/to_dict':>10}{'/to_json':>10}")
+    for label, key, has_size in rows:
+        ms, size_b = r[key]
+        size_s = mb(size_b) if has_size and size_b is not None else ""
+        print(
+            f"{label:<{LABEL_W}}{ms:>10.2f}{size_s:>11}"
+            f"{ms / base_dict:>10.2f}{ms / base_json:>10.2f}"
+        )
 
 
 def main() -> None:
@@ -277,90 +416,97 @@ def main() -> None:
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     mlflow.set_tracking_uri(f"sqlite:///{tmp}/mlflow.db")
     mlflow.set_experiment("bench-trace-view")
+    client = mlflow.MlflowClient()
 
-    results: dict[int, dict[str, tuple[float, int | None]]] = {}
+    memory: dict[int, dict[str, tuple[float, Any]]] = {}
+    store: dict[int, dict[str, tuple[float, Any]]] = {}
     build_rows = []
+    phases: list[str] = []
+    started = time.perf_counter()
     for size in sizes:
         builder = TraceBuilder(size)
         start = time.perf_counter()
-        trace_id = builder.build()
+        trace_id, in_memory = builder.build()
         built_s = time.perf_counter() - start
         start = time.perf_counter()
         trace = mlflow.get_trace(trace_id, flush=True)
-        read_s = time.perf_counter() - start
+        flush_read_s = time.perf_counter() - start
         if trace is None or len(trace.data.spans) != size:
             got = None if trace is None else len(trace.data.spans)
             raise SystemExit(f"{size}-span trace read back with {got} spans")
-        build_rows.append((size, built_s, read_s, builder.errors, builder.max_depth))
-        results[size] = measure(trace, args.repeat)
         del trace
+        start = time.perf_counter()
+        memory[size] = measure_memory(in_memory, args.repeat)
+        memory_s = time.perf_counter() - start
+        del in_memory
+        start = time.perf_counter()
+        store[size] = measure_store(lambda t=trace_id: client.get_trace(t), args.repeat)
+        store_s = time.perf_counter() - start
+        read_s = store[size]["read"][0] / 1000
+        build_rows.append((size, built_s, flush_read_s, read_s, builder.errors, builder.max_depth))
+        phases.append(f"{size:,}: {built_s + flush_read_s + memory_s + store_s:.0f} s")
+    total_s = time.perf_counter() - started
 
     print(
         f"trace view tiers: median of {args.repeat} runs; python {sys.version.split()[0]}, "
         f"mlflow {mlflow.__version__}, {os.cpu_count()} cores"
     )
+    print(f"code {code_state()}; wall time {total_s:.0f} s ({', '.join(phases)})")
     print()
-    print(f"{'spans':>8}{'build s':>10}{'get_trace s':>13}{'errors':>8}{'max depth':>11}")
-    for size, built_s, read_s, errors, depth in build_rows:
-        print(f"{size:>8,}{built_s:>10.2f}{read_s:>13.2f}{errors:>8}{depth:>11}")
-    print("(build: creating and ending the spans in-process; get_trace: flush + read from SQLite)")
+    print(
+        f"{'spans':>8}{'build s':>10}{'flush+get_trace s':>19}{'get_trace s':>13}"
+        f"{'errors':>8}{'max depth':>11}"
+    )
+    for size, built_s, flush_read_s, read_s, errors, depth in build_rows:
+        print(
+            f"{size:>8,}{built_s:>10.2f}{flush_read_s:>19.2f}{read_s:>13.2f}{errors:>8}{depth:>11}"
+        )
+    print(
+        "build: create and end the spans in-process; flush+get_trace: "
+        "mlflow.get_trace(id, flush=True) right after; get_trace: MlflowClient().get_trace, median"
+    )
     print()
 
-    rows = [
-        ("mlflow trace.to_dict()", "to_dict", False),
-        ("mlflow trace.to_json()", "to_json", True),
-        ("trace_data(trace)", "trace_data", False),
-        ("json.dumps(data.to_payload())", "payload", True),
-        ("trace_html(data, trace)", "html", True),
-        ("trace_text(data)", "text", True),
-        ("TraceView._repr_mimebundle_ (widget)", "bundle", False),
-        ("  of which TraceWidget(trace, data)", "widget", False),
-        ("span_detail(trace, last span)", "detail", True),
-        ("TraceWidget.select(last span)", "select", False),
-        ("mlflow search_spans(id)+to_dict()", "raw_detail", False),
-    ]
-    label_w = 38
     for size in sizes:
-        r = results[size]
-        base = r["to_dict"][0]
-        base_json = r["to_json"][0]
-        print(
-            f"{size:,} spans (read back: {r['_spans'][1]:,} rows, {r['_errors'][1]} errors, "
-            f"depth {r['_depth'][1]})"
+        r = memory[size]
+        print_table(
+            f"{size:,} spans, spans in memory (a cell traced in this kernel): "
+            f"{r['_spans'][1]:,} rows, {r['_errors'][1]} errors, depth {r['_depth'][1]}",
+            MEMORY_ROWS,
+            r,
         )
-        print(f"{'':<{label_w}}{'ms':>10}{'size':>12}{'/to_dict':>10}{'/to_json':>10}")
-        for label, key, has_size in rows:
-            ms, size_b = r[key]
-            size_s = mb(size_b) if has_size and size_b is not None else ""
-            print(
-                f"{label:<{label_w}}{ms:>10.2f}{size_s:>12}{ms / base:>10.3f}{ms / base_json:>10.3f}"
-            )
-        kernel = r["trace_data"][0] + r["payload"][0]
-        print(
-            f"{'columns + widget payload':<{label_w}}{kernel:>10.2f}{'':>12}"
-            f"{kernel / base:>10.3f}{kernel / base_json:>10.3f}"
+        print()
+        print_table(
+            f"{size:,} spans, fresh from the store (%mlflow show ID; spans are "
+            f"{store[size]['_kinds']}, decoded on first access)",
+            STORE_ROWS,
+            store[size],
         )
         print()
 
     big = max(sizes)
-    r = results[big]
-    kernel = r["trace_data"][0] + r["payload"][0]
+    r, cold = memory[big], store[big]
     checks = [
-        (f"{big:,} spans: columns + payload <= 300 ms", f"{kernel:.0f} ms", kernel <= 300),
+        (
+            f"{big:,} spans: columns + payload <= 300 ms, in memory",
+            f"{r['kernel'][0]:.0f} ms",
+            r["kernel"][0] <= GOAL_KERNEL_MS,
+        ),
+        (
+            f"{big:,} spans: columns + payload <= 300 ms, from store",
+            f"{cold['kernel'][0]:.0f} ms",
+            cold["kernel"][0] <= GOAL_KERNEL_MS,
+        ),
         (
             f"{big:,} spans: widget payload <= 10 MB",
             mb(r["payload"][1]),
             r["payload"][1] <= GOAL_PAYLOAD_BYTES,
         ),
-        (
-            f"{big:,} spans: HTML tier <= 2 MB",
-            mb(r["html"][1]),
-            r["html"][1] <= GOAL_HTML_BYTES,
-        ),
+        (f"{big:,} spans: HTML tier <= 2 MB", mb(r["html"][1]), r["html"][1] <= GOAL_HTML_BYTES),
     ]
     print("goals")
     for label, value, ok in checks:
-        print(f"  {label:<44}{value:>10}  {'MET' if ok else 'MISSED'}")
+        print(f"  {label:<52}{value:>10}  {'MET' if ok else 'MISSED'}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ sentence, which the magic layer turns into a ``UsageError``.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import time
 import urllib.error
@@ -205,6 +207,22 @@ def _current_experiment(skip_store: bool) -> tuple[str | None, str | None]:
     return exp_id, exp.name if exp else None
 
 
+@contextlib.contextmanager
+def quiet_mlflow_info():
+    """MLflow logs INFO lines while creating a store or an experiment ("Creating initial MLflow
+    database tables…"); in a notebook they print in red under a command that succeeded. The
+    result we return says what happened, so they are held back for its duration."""
+    loggers = [logging.getLogger(n) for n in ("mlflow.store.db.utils", "mlflow.tracking.fluent")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(max(lg.level, logging.WARNING))
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
 def connect(
     uri: str | None,
     experiment: str | None = None,
@@ -237,16 +255,17 @@ def connect(
         )
     mlflow.set_tracking_uri(target)
     mlflow.set_registry_uri("databricks-uc" if target.startswith("databricks") else target)
-    if experiment:
-        try:
-            set_experiment(experiment, health)
-        except Exception:
-            mlflow.set_tracking_uri(previous[0])
-            mlflow.set_registry_uri(previous[1])
-            raise
-    elif not problem:
-        _reset_experiment_if_missing()
-    return current_status(health)
+    with quiet_mlflow_info():
+        if experiment:
+            try:
+                set_experiment(experiment, health)
+            except Exception:
+                mlflow.set_tracking_uri(previous[0])
+                mlflow.set_registry_uri(previous[1])
+                raise
+        elif not problem:
+            _reset_experiment_if_missing()
+        return current_status(health)
 
 
 def _reset_experiment_if_missing() -> None:
@@ -296,7 +315,8 @@ def set_experiment(name: str, health: StoreHealth | None = None) -> Status:
             f"Cannot reach {uri} ({problem}); start the server or `%mlflow connect` another URI."
         )
     try:
-        mlflow.set_experiment(name)
+        with quiet_mlflow_info():
+            mlflow.set_experiment(name)
     except MlflowException as e:
         message = e.message.splitlines()[0] if e.message else str(e)
         if "deleted" in message.lower():

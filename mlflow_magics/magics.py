@@ -324,6 +324,9 @@ class MlflowMagics(Magics):
 
     def _post_run_cell(self, result) -> None:
         if not self.tracer.is_open:
+            # Export runs in the background: a trace that failed to save after its own cell
+            # ended is reported under the next cell, traced or not.
+            self.tracer.report_export_failures()
             return
         value = getattr(result, "result", None)
         error = getattr(result, "error_in_exec", None) or getattr(result, "error_before_exec", None)

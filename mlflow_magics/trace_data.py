@@ -89,39 +89,71 @@ class Payload:
         return {"text": self.text, "size": self.size, "truncated": self.truncated}
 
 
-def _span_row(span) -> tuple[int, int | None, str, str, str, int, int, dict | None]:
-    """(id, parent id, name, type, status, start ns, end ns, token usage) of one span.
+def _raw_attributes(otel) -> dict:
+    """The span's attribute dict without the per-access mapping proxy (hot at 50k spans)."""
+    bounded = getattr(otel, "_attributes", None)
+    raw = getattr(bounded, "_dict", None)
+    if isinstance(raw, dict):
+        return raw
+    return dict(otel.attributes or {})
+
+
+def _span_rows(spans) -> list[tuple]:
+    """(id, parent id, name, type, status, start ns, end ns, token usage) per span.
 
     Reads the OpenTelemetry span underneath directly: MLflow's public properties JSON-decode
-    an attribute per access, which is the cost that matters at 50,000 spans.
+    an attribute per access, which is the cost that matters at 50,000 spans. Span types and
+    status codes repeat, so each distinct value is decoded once.
     """
     try:
-        otel = span._span
-        attrs = otel.attributes or {}
-        parent = otel.parent.span_id if otel.parent is not None else None
-        span_type = _decode_str(attrs.get(SPAN_TYPE_KEY))
-        usage = attrs.get(TOKEN_USAGE_KEY)
-        return (
-            otel.context.span_id,
-            parent,
-            otel.name,
-            span_type,
-            otel.status.status_code.name,
-            otel.start_time or 0,
-            otel.end_time or 0,
-            _decode_usage(usage) if usage else None,
-        )
+        return _fast_span_rows(spans)
     except AttributeError:  # a span class we do not know: the public, slower path
-        return (
-            int(span.span_id, 16),
-            int(span.parent_id, 16) if span.parent_id else None,
-            span.name,
-            span.span_type or "UNKNOWN",
-            span.status.status_code.value if span.status else "UNSET",
-            span.start_time_ns or 0,
-            span.end_time_ns or 0,
-            span.get_attribute(TOKEN_USAGE_KEY),
+        return [
+            (
+                int(span.span_id, 16),
+                int(span.parent_id, 16) if span.parent_id else None,
+                span.name,
+                span.span_type or "UNKNOWN",
+                span.status.status_code.value if span.status else "UNSET",
+                span.start_time_ns or 0,
+                span.end_time_ns or 0,
+                span.get_attribute(TOKEN_USAGE_KEY),
+            )
+            for span in spans
+        ]
+
+
+def _fast_span_rows(spans) -> list[tuple]:
+    types: dict[object, str] = {}
+    statuses: dict[object, str] = {}
+    rows = []
+    append = rows.append
+    for span in spans:
+        otel = span._span
+        attrs = _raw_attributes(otel)
+        raw_type = attrs.get(SPAN_TYPE_KEY)
+        span_type = types.get(raw_type)
+        if span_type is None:
+            span_type = types[raw_type] = _decode_str(raw_type)
+        code = otel.status.status_code
+        status = statuses.get(code)
+        if status is None:
+            status = statuses[code] = code.name
+        parent = otel.parent
+        usage = attrs.get(TOKEN_USAGE_KEY)
+        append(
+            (
+                otel.context.span_id,
+                parent.span_id if parent is not None else None,
+                otel.name,
+                span_type,
+                status,
+                otel.start_time or 0,
+                otel.end_time or 0,
+                _decode_usage(usage) if usage else None,
+            )
         )
+    return rows
 
 
 def _decode_str(raw: Any) -> str:
@@ -148,7 +180,7 @@ def _decode_usage(raw: Any) -> dict[str, int] | None:
 def trace_data(trace) -> TraceData:
     """Build :class:`TraceData` from an MLflow ``Trace`` (spans included)."""
     info = trace.info
-    rows = [_span_row(s) for s in trace.data.spans]
+    rows = _span_rows(trace.data.spans)
     by_id = {r[0]: r for r in rows}
     children: dict[int | None, list[tuple]] = {}
     for r in rows:
@@ -158,34 +190,35 @@ def trace_data(trace) -> TraceData:
     for kids in children.values():
         kids.sort(key=lambda r: r[5])
 
-    ids: list[str] = []
-    parents: list[int] = []
-    names: list[str] = []
-    types: list[str] = []
-    statuses: list[str] = []
-    starts: list[float] = []
-    durations: list[float] = []
-    tokens: list[int] = []
-
     t0 = min((r[5] for r in rows if r[5]), default=0)
     t_end = max((r[6] for r in rows if r[6]), default=t0)
-    index: dict[int, int] = {}
-    stack = [(r, -1) for r in reversed(children.get(None, []))]
-    while stack:
-        r, parent_index = stack.pop()
-        i = len(ids)
-        index[r[0]] = i
-        ids.append(format(r[0], "016x"))
-        parents.append(parent_index)
-        names.append(r[2])
-        types.append(r[3])
-        statuses.append(r[4])
-        starts.append(round((r[5] - t0) / 1e6, 3) if r[5] else 0.0)
-        end = r[6] or t_end  # a span still open when the trace was saved runs to the end
-        durations.append(round(max(end - r[5], 0) / 1e6, 3) if r[5] else 0.0)
-        usage = r[7]
-        tokens.append(int(usage.get("total_tokens", 0)) if usage else 0)
-        stack.extend((c, i) for c in reversed(children.get(r[0], [])))
+    order: list[tuple] = []
+    parents: list[int] = []
+    seen: set[int] = set()
+    # Spans caught in a parent cycle (corrupt data) have no root: they follow as roots.
+    for roots in (children.get(None, []), rows):
+        stack = [(r, -1) for r in reversed(roots) if r[0] not in seen]
+        while stack:
+            r, parent_index = stack.pop()
+            if r[0] in seen:
+                continue
+            seen.add(r[0])
+            i = len(order)
+            order.append(r)
+            parents.append(parent_index)
+            kids = children.get(r[0])
+            if kids:
+                stack.extend((c, i) for c in reversed(kids))
+        if len(order) == len(rows):
+            break
+    ids = [format(r[0], "016x") for r in order]
+    starts = [round((r[5] - t0) / 1e6, 3) if r[5] else 0.0 for r in order]
+    # a span still open when the trace was saved runs to the end of the trace
+    durations = [round(max((r[6] or t_end) - r[5], 0) / 1e6, 3) if r[5] else 0.0 for r in order]
+    tokens = [int(r[7].get("total_tokens", 0)) if r[7] else 0 for r in order]
+    names = [r[2] for r in order]
+    types = [r[3] for r in order]
+    statuses = [r[4] for r in order]
 
     status = getattr(info.state, "value", None) or str(getattr(info, "status", "UNKNOWN"))
     if status not in ("OK", "ERROR", "IN_PROGRESS"):
@@ -235,8 +268,21 @@ def _trace_tokens(info, rows) -> dict[str, int] | None:
     return totals or None
 
 
-def find_span(trace, span_id: str):
+def span_index(trace) -> dict[str, Any]:
+    """Hex span id → MLflow span, built once per trace so a click is a dict lookup."""
+    index = {}
+    for span in trace.data.spans:
+        otel = getattr(span, "_span", None)
+        context = getattr(otel, "context", None)
+        key = format(context.span_id, "016x") if context is not None else span.span_id
+        index[key] = span
+    return index
+
+
+def find_span(trace, span_id: str, index: dict[str, Any] | None = None):
     """The MLflow span with hex id ``span_id`` in ``trace``, or None."""
+    if index is not None:
+        return index.get(span_id)
     for span in trace.data.spans:
         if span.span_id == span_id:
             return span
@@ -247,9 +293,17 @@ def render_payload(raw: Any, cap: int = DETAIL_CAP) -> Payload:
     """Render a span field (raw JSON string or value) as indented text, at most ``cap`` chars.
 
     Large payloads are cut without being decoded: a 5 MB output costs one slice, not a parse.
+    A traced cell's input (``{"cell": source}``) shows as the source itself, lines intact.
     """
     if raw is None:
         return Payload("", 0, False)
+    if isinstance(raw, str) and raw.startswith('{"cell": "') and len(raw) <= cap:
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = None
+        if isinstance(value, dict) and list(value) == ["cell"]:
+            return Payload(str(value["cell"]), len(raw), False)
     text = raw if isinstance(raw, str) else _dumps(raw)
     size = len(text)
     if size > cap:
@@ -272,13 +326,15 @@ def _dumps(value: Any) -> str:
         return repr(value)
 
 
-def span_detail(trace, span_id: str, cap: int = DETAIL_CAP) -> dict[str, Any] | None:
+def span_detail(
+    trace, span_id: str, cap: int = DETAIL_CAP, index: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
     """Everything the details pane shows for one span, each field bounded by ``cap``."""
-    span = find_span(trace, span_id)
+    span = find_span(trace, span_id, index)
     if span is None:
         return None
     try:
-        attrs = dict(span._span.attributes or {})
+        attrs = dict(_raw_attributes(span._span))
     except AttributeError:
         attrs = {k: json.dumps(v, default=str) for k, v in span.attributes.items()}
     inputs = attrs.pop(INPUTS_KEY, None)
@@ -339,6 +395,8 @@ def format_duration(ms: float) -> str:
     """``0.4 ms``, ``12.3 ms``, ``1.25 s``, ``3 m 05 s``."""
     if ms is None or (isinstance(ms, float) and math.isnan(ms)):
         return "?"
+    if ms < 0.1:
+        return f"{ms * 1000:.0f} µs"
     if ms < 1000:
         return f"{ms:.1f} ms" if ms < 100 else f"{ms:.0f} ms"
     s = ms / 1000

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import mlflow
 import pytest
@@ -360,3 +361,35 @@ def test_trace_cell_help_prints_once_and_runs_nothing(shell, store_uri, capsys):
     assert out.count("usage: %%mlflow trace") == 1
     assert "ran" not in shell.user_ns
     assert traces_in(store_uri) == []
+
+
+def test_trace_too_big_for_mlflows_export_queue_is_reported(shell, monkeypatch, capsys):
+    monkeypatch.setenv("MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE", "2")
+    mlflow.tracing.reset()  # the queue is sized when MLflow's exporter is made
+    try:
+        shell.run(
+            "%%mlflow trace --quiet\n"
+            "import mlflow\n"
+            "for i in range(50):\n"
+            "    with mlflow.start_span(f's{i}'):\n"
+            "        pass\n"
+        )
+        # MLflow exports in the background: the warning comes under this cell or the next
+        err = ""
+        for _ in range(50):
+            err += capsys.readouterr().err
+            if "mlflow: A trace was not saved" in err:
+                break
+            time.sleep(0.1)
+            shell.run("pass")
+    finally:
+        monkeypatch.delenv("MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE")
+        mlflow.tracing.reset()
+    assert "mlflow: A trace was not saved: MLflow's export queue overflowed" in err
+
+
+def test_connect_prints_nothing_but_its_result(shell, tmp_path, capsys):
+    shell.run(f"%mlflow connect sqlite:///{tmp_path / 'fresh.db'} --experiment new-one")
+    captured = capsys.readouterr()
+    assert "INFO" not in captured.err
+    assert "new-one" in captured.out

@@ -147,7 +147,7 @@ def test_payloads_are_cut_without_parsing_and_state_their_size():
 
 
 @pytest.mark.parametrize(
-    ("ms", "text"), [(0.42, "0.4 ms"), (12.34, "12.3 ms"), (250, "250 ms"), (1250, "1.25 s"), (185_000, "3 m 05 s")]
+    ("ms", "text"), [(0.042, "42 µs"), (0.42, "0.4 ms"), (12.34, "12.3 ms"), (250, "250 ms"), (1250, "1.25 s"), (185_000, "3 m 05 s")]
 )  # fmt: skip
 def test_durations_read_naturally(ms, text):
     assert format_duration(ms) == text

@@ -18,6 +18,7 @@ from mlflow_magics.trace_data import (
     format_size,
     render_payload,
     span_detail,
+    span_index,
     trace_data,
 )
 from mlflow_magics.views import display
@@ -138,12 +139,7 @@ def trace_html(data: TraceData, trace=None, max_spans: int = HTML_MAX_SPANS) -> 
     )
     total = total or 1.0
     depth = data.depth()
-    spans_by_id = {}
-    if trace is not None:
-        try:
-            spans_by_id = {sp.span_id: sp for sp in trace.data.spans}
-        except AttributeError:
-            spans_by_id = {}
+    spans_by_id = span_index(trace) if trace is not None else {}
 
     header = [
         tag("b", data.name),
@@ -186,6 +182,7 @@ def trace_html(data: TraceData, trace=None, max_spans: int = HTML_MAX_SPANS) -> 
         span = spans_by_id.get(s["id"][i])
         if span is not None:
             attrs = getattr(getattr(span, "_span", None), "attributes", None) or {}
+            # (the mapping proxy is fine here: at most HTML_MAX_SPANS spans)
             body = [
                 _field("inputs", attrs.get("mlflow.spanInputs")),
                 _field("outputs", attrs.get("mlflow.spanOutputs")),

@@ -13,7 +13,7 @@ from typing import Any
 import anywidget
 import traitlets
 
-from mlflow_magics.trace_data import TraceData, span_detail
+from mlflow_magics.trace_data import TraceData, span_detail, span_index
 
 _HERE = Path(__file__).resolve().parent.parent / "widgets"
 
@@ -36,6 +36,7 @@ class TraceWidget(anywidget.AnyWidget):
 
     def __init__(self, trace, data: TraceData, **kwargs: Any) -> None:
         self._trace = trace
+        self._index: dict[str, Any] | None = None
         super().__init__(trace=data.to_payload(), **kwargs)
 
     @traitlets.observe("selected_span_id")
@@ -45,7 +46,9 @@ class TraceWidget(anywidget.AnyWidget):
             self._detail = {}
             return
         try:
-            detail = span_detail(self._trace, span_id)
+            if self._index is None:  # built on the first click, not for views never clicked
+                self._index = span_index(self._trace)
+            detail = span_detail(self._trace, span_id, index=self._index)
         except Exception as e:  # shown in the pane rather than lost in the kernel log
             detail = {"span_id": span_id, "error": f"Could not read span {span_id}: {e}"}
         self._detail = detail or {"span_id": span_id, "error": f"No span {span_id} in trace."}

@@ -24,6 +24,7 @@ function h(tag, cls, text) {
 
 function fmtDuration(ms) {
   if (ms === null || ms === undefined || Number.isNaN(ms)) return "?";
+  if (ms < 0.1) return `${Math.round(ms * 1000)} µs`;
   if (ms < 1000) return ms < 100 ? `${ms.toFixed(1)} ms` : `${Math.round(ms)} ms`;
   const s = ms / 1000;
   if (s < 60) return `${s.toFixed(2)} s`;
@@ -83,7 +84,13 @@ function render({ model, el }) {
   if (n > 2000) for (let i = 0; i < n; i++) if (depth[i] >= 1 && kids[i]) collapsed[i] = 1;
   const indexOf = new Map(spans.id.map((id, i) => [id, i]));
   const errors = [];
-  for (let i = 0; i < n; i++) if (spans.status[i] === "ERROR") errors.push(i);
+  // errBefore[i]: error rows before row i, so a subtree's errors are errBefore[end] - errBefore[i+1]
+  const errBefore = new Int32Array(n + 1);
+  for (let i = 0; i < n; i++) {
+    const err = spans.status[i] === "ERROR";
+    if (err) errors.push(i);
+    errBefore[i + 1] = errBefore[i] + (err ? 1 : 0);
+  }
 
   let visible = [];
   let selected = -1;
@@ -117,7 +124,7 @@ function render({ model, el }) {
   const cols = h("div", "mlfm-cols");
   cols.append(h("span", "", "Span"), h("span", "", "Type"), h("span", "mlfm-r", "Duration"));
   const axis = h("span", "mlfm-axis");
-  axis.append(h("span", "", "0"), h("span", "", fmtDuration(total)));
+  axis.append(h("span", "", "0 ms"), h("span", "", fmtDuration(total)));
   cols.append(axis);
   const scroller = h("div", "mlfm-tree");
   scroller.setAttribute("role", "tree");
@@ -139,7 +146,11 @@ function render({ model, el }) {
     }
     visible = v;
     spacer.style.height = `${visible.length * ROW}px`;
-    scroller.style.height = `${Math.min(visible.length * ROW + 2, 440)}px`;
+    const height = Math.min(visible.length * ROW + 2, 440);
+    scroller.style.height = `${height}px`;
+    // The details pane scrolls within the tree's height (never less than 260 px), so
+    // selecting a span never makes the cells below jump.
+    pane.style.height = `${Math.max(height + 20, 260)}px`;
   }
 
   function row(i, pos) {
@@ -156,7 +167,11 @@ function render({ model, el }) {
     if (kids[i]) tog.dataset.toggle = "1";
     name.append(tog, h("span", "mlfm-label", spans.name[i]));
     if (spans.tokens[i]) name.append(h("span", "mlfm-tok", `${spans.tokens[i].toLocaleString()} tok`));
-    if (kids[i] && collapsed[i]) name.append(h("span", "mlfm-dim mlfm-hidden", ` +${(end[i] - i - 1).toLocaleString()}`));
+    if (kids[i] && collapsed[i]) {
+      name.append(h("span", "mlfm-dim mlfm-hidden", ` +${(end[i] - i - 1).toLocaleString()}`));
+      const inside = errBefore[end[i]] - errBefore[i + 1];
+      if (inside) name.append(h("span", "mlfm-errin", ` ${inside.toLocaleString()} error${inside === 1 ? "" : "s"} inside`));
+    }
     const ty = h("span", "mlfm-type", spans.type[i]);
     const du = h("span", "mlfm-r mlfm-ms", fmtDuration(spans.dur[i]));
     const wf = h("span", "mlfm-wf");
@@ -197,6 +212,10 @@ function render({ model, el }) {
 
   function select(i) {
     if (i < 0 || i >= n) return;
+    if (i === selected && model.get("selected_span_id") === spans.id[i]) {
+      reveal(i); // already shown: setting the same id again would send nothing
+      return;
+    }
     selected = i;
     pane.replaceChildren(h("div", "mlfm-dim mlfm-loading", `Loading ${spans.name[i]}…`));
     model.set("selected_span_id", spans.id[i]);
@@ -255,7 +274,11 @@ function render({ model, el }) {
     if (d.exception) {
       const ex = h("div", "mlfm-exc");
       ex.append(h("b", "", `${d.exception.type}: `), h("span", "", d.exception.message));
-      if (d.exception.stacktrace) ex.append(h("pre", "mlfm-pre", d.exception.stacktrace));
+      if (d.exception.stacktrace) {
+        const stack = h("details", "mlfm-stack");
+        stack.append(h("summary", "", "Stack trace"), h("pre", "mlfm-pre", d.exception.stacktrace));
+        ex.append(stack);
+      }
       parts.push(ex);
     } else if (d.status === "ERROR" && d.status_message) {
       parts.push(h("div", "mlfm-exc", d.status_message));
@@ -264,10 +287,11 @@ function render({ model, el }) {
       const b = block(label, d[key]);
       if (b) parts.push(b);
     }
-    if (d.events && d.events.length) {
+    const events = (d.events || []).filter((e) => !(d.exception && e.name === "exception"));
+    if (events.length) {
       const sec = h("div", "mlfm-sec");
-      sec.append(h("div", "mlfm-sechead", `Events (${d.event_count})`));
-      for (const e of d.events) {
+      sec.append(h("div", "mlfm-sechead", `Events (${events.length})`));
+      for (const e of events) {
         const det = h("details", "mlfm-event");
         det.append(h("summary", "", e.name));
         det.append(h("pre", "mlfm-pre", e.attributes.text));
