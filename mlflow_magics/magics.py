@@ -318,7 +318,7 @@ class MlflowMagics(Magics):
                 self.tracer.begin(body, options, execution_count=self.shell.execution_count)
             return
         options = self.tracer.autotrace
-        if options is None or _is_mlflow_command(raw):
+        if options is None or not raw.strip() or _is_mlflow_command(raw):
             return
         self.tracer.begin(raw, options, execution_count=self.shell.execution_count)
 

@@ -15,6 +15,13 @@ from traitlets.config import Config
 pytest_plugins = ["servers"]
 
 
+def pytest_collection_modifyitems(items):
+    """Browser tests last: Playwright's sync API keeps an asyncio loop running in this thread
+    while its (session-wide) browser is open, and IPython's top-level ``await`` in the shell
+    tests needs to start a loop of its own."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 class TestingShell(InteractiveShell):
     """An InteractiveShell without history whose ``run`` re-raises the cell's error."""
 
