@@ -34,6 +34,7 @@ import contextlib
 import io
 import logging
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -156,6 +157,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=30, help="measured rounds (default 30)")
     parser.add_argument("--cycles", type=int, default=10, help="cycles per round (default 10)")
     parser.add_argument("--warmup", type=int, default=3, help="unmeasured rounds (default 3)")
+    parser.add_argument(
+        "--keep-store", action="store_true", help="keep the temp dir with the SQLite store"
+    )
     args = parser.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="bench-cell-")
@@ -231,7 +235,7 @@ def main() -> None:
         f"python {sys.version.split()[0]}, mlflow {mlflow.__version__}, {os.cpu_count()} cores; "
         f"setup {setup_s:.1f} s; passes " + ", ".join(f"{p} {s:.0f} s" for p, s in pass_s.items())
     )
-    print(f"store {store_uri}; code {code_state()}")
+    print(f"store {store_uri} (removed at exit unless --keep-store); code {code_state()}")
     print()
 
     med = {p: {k: statistics.median(v) for k, v in times[p].items()} for p in PASSES}
@@ -282,6 +286,13 @@ def main() -> None:
         f"  {'stderr lines during the runs':<34}{len(warnings)}"
         + (f"  first: {warnings[0][:100]}" if warnings else "")
     )
+
+    mlflow.flush_trace_async_logging()
+    os.chdir(os.path.dirname(tmp))
+    if args.keep_store:
+        print(f"store kept: {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ import json
 import logging
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -257,8 +258,8 @@ def mb(n: int) -> str:
 
 
 def measure_memory(trace, repeat: int) -> dict[str, tuple[float, int | None]]:
-    """Every tier on a trace whose spans are plain MLflow ``Span`` objects (as for a cell
-    traced in this kernel); the same object serves every run."""
+    """Every tier on a trace held in memory (MLflow's ended live spans, as for a cell traced
+    in this kernel); the same object serves every run."""
     from mlflow_magics.trace_data import span_detail, trace_data
     from mlflow_magics.views import display
     from mlflow_magics.views.trace_view import TraceView, trace_html, trace_text
@@ -319,7 +320,9 @@ def measure_memory(trace, repeat: int) -> dict[str, tuple[float, int | None]]:
     return out
 
 
-def measure_store(read: Callable[[], Any], repeat: int) -> dict[str, tuple[float, int | None]]:
+def measure_store(
+    read: Callable[[], Any], repeat: int
+) -> tuple[dict[str, tuple[float, int | None]], str]:
     """The first look at a trace read from the store (``%mlflow show ID``): MLflow hands back
     lazy spans that decode on first access, so every run gets a fresh read (untimed)."""
     from mlflow_magics.trace_data import trace_data
@@ -345,6 +348,8 @@ def measure_store(read: Callable[[], Any], repeat: int) -> dict[str, tuple[float
         clock("to_dict", trace.to_dict)
         data = clock("trace_data", lambda t=trace: trace_data(t))
         clock("payload", lambda d=data: json.dumps(d.to_payload()))
+        del trace, data
+        gc.collect()
         trace = clock("read", read)
         display.set_mode("widget")
         try:
@@ -353,9 +358,7 @@ def measure_store(read: Callable[[], Any], repeat: int) -> dict[str, tuple[float
             display.set_mode("auto")
     out = {k: (statistics.median(v), None) for k, v in samples.items()}
     out["kernel"] = (out["trace_data"][0] + out["payload"][0], None)
-    out["_kind"] = (0.0, None)
-    out["_kinds"] = ", ".join(sorted(kinds))  # type: ignore[assignment]
-    return out
+    return out, ", ".join(sorted(kinds))
 
 
 MEMORY_ROWS = [
@@ -401,6 +404,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,50000", help="span counts, comma separated")
     parser.add_argument("--repeat", type=int, default=5, help="runs per figure (median)")
+    parser.add_argument(
+        "--keep-store", action="store_true", help="keep the temp dir with the SQLite store"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
@@ -422,6 +428,7 @@ def main() -> None:
     store: dict[int, dict[str, tuple[float, Any]]] = {}
     build_rows = []
     phases: list[str] = []
+    span_kinds: dict[int, str] = {}
     started = time.perf_counter()
     for size in sizes:
         builder = TraceBuilder(size)
@@ -440,7 +447,9 @@ def main() -> None:
         memory_s = time.perf_counter() - start
         del in_memory
         start = time.perf_counter()
-        store[size] = measure_store(lambda t=trace_id: client.get_trace(t), args.repeat)
+        store[size], span_kinds[size] = measure_store(
+            lambda t=trace_id: client.get_trace(t), args.repeat
+        )
         store_s = time.perf_counter() - start
         read_s = store[size]["read"][0] / 1000
         build_rows.append((size, built_s, flush_read_s, read_s, builder.errors, builder.max_depth))
@@ -478,7 +487,7 @@ def main() -> None:
         print()
         print_table(
             f"{size:,} spans, fresh from the store (%mlflow show ID; spans are "
-            f"{store[size]['_kinds']}, decoded on first access)",
+            f"{span_kinds[size]}, decoded on first access)",
             STORE_ROWS,
             store[size],
         )
@@ -507,6 +516,13 @@ def main() -> None:
     print("goals")
     for label, value, ok in checks:
         print(f"  {label:<52}{value:>10}  {'MET' if ok else 'MISSED'}")
+
+    mlflow.flush_trace_async_logging()
+    os.chdir(os.path.dirname(tmp))
+    if args.keep_store:
+        print(f"store kept: {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -6,10 +6,12 @@ from __future__ import annotations
 import argparse
 import difflib
 import re
+import shlex
 from dataclasses import dataclass, field
 
 from IPython.core.error import UsageError
 
+from mlflow_magics.trace_search import TraceQuery
 from mlflow_magics.tracing import TraceOptions, normalize_span_type
 
 #: Subcommands with their one-line summaries, in the order ``%mlflow --help`` lists them.
@@ -20,6 +22,8 @@ SUBCOMMANDS: dict[str, str] = {
     "trace": "(cell) run the cell inside one root span and show its trace",
     "autotrace": "on|off: trace every following cell the same way",
     "show": "[TRACE_ID|last]: the trace view for a trace",
+    "diff": "TRACE_A TRACE_B: compare two traces span by span (either may be `last`)",
+    "traces": "[FILTER] [--last 20m] [--max N] [--status OK|ERROR] …: the trace table",
 }
 
 USAGE = """\
@@ -90,6 +94,12 @@ class AutotraceArgs:
 @dataclass(frozen=True)
 class ShowArgs:
     trace_id: str
+
+
+@dataclass(frozen=True)
+class DiffArgs:
+    trace_a: str
+    trace_b: str
 
 
 def _tag(value: str) -> tuple[str, str]:
@@ -167,6 +177,143 @@ def parse_show(argv: list[str]) -> ShowArgs:
     return ShowArgs(ns.trace_id)
 
 
+def parse_diff(argv: list[str]) -> DiffArgs:
+    p = _parser("diff", "Compare two traces: span trees aligned by path, A as the baseline.")
+    p.add_argument("trace_a", help="the baseline trace id, or last")
+    p.add_argument("trace_b", help="the trace to compare with it, or last")
+    ns = p.parse_args(argv)
+    return DiffArgs(ns.trace_a, ns.trace_b)
+
+
+@dataclass(frozen=True)
+class TracesArgs:
+    query: TraceQuery
+    page_size: int
+
+
+#: ``%mlflow traces`` flags that take a value (their quotes are read the shell way).
+_TRACES_VALUE_FLAGS = frozenset(
+    ("--last", "--max", "--name", "--status", "--tag", "--order-by", "--experiment", "--page-size")
+)
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 1")
+    return number
+
+
+def _traces_words(line: str) -> list[str]:
+    """Split a ``%mlflow traces`` line keeping the FILTER's own quotes (``trace.name = 'x'``
+    must reach MLflow quoted); flag values are unquoted as a shell would."""
+    words: list[str] = []
+    word: list[str] = []
+    quote = ""
+    for ch in line:
+        if quote:
+            word.append(ch)
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+            word.append(ch)
+        elif ch.isspace():
+            if word:
+                words.append("".join(word))
+                word = []
+        else:
+            word.append(ch)
+    if quote:
+        raise UsageError(f"Could not read the arguments (a {quote} is not closed); check quotes.")
+    if word:
+        words.append("".join(word))
+    out: list[str] = []
+    value_next = False
+    for word in words:
+        if value_next:
+            out.append(_unquote(word))
+            value_next = False
+        elif word.startswith("--"):
+            flag, eq, _ = word.partition("=")
+            out.append(_unquote(word) if eq else word)
+            value_next = not eq and flag in _TRACES_VALUE_FLAGS
+        else:
+            out.append(word)
+    return out
+
+
+def _unquote(word: str) -> str:
+    parts = shlex.split(word)
+    return parts[0] if len(parts) == 1 else word
+
+
+def parse_traces(line: str) -> TracesArgs:
+    """Parse the raw text after ``%mlflow traces`` (raw, so FILTER keeps its quotes)."""
+    p = _parser(
+        "traces",
+        "Search traces (no spans) and show them as a table: page, sort, filter, select, open, "
+        "compare. FILTER is MLflow's search_traces syntax; the flags are ANDed with it. "
+        "Example: %%mlflow traces trace.status = 'ERROR' --last 2h --tag env=prod",
+    )
+    # Given, because argparse's own wrapping of a long usage line trips over the % in prog.
+    p.usage = (
+        "%(prog)s [FILTER ...] [--last D] [--max N] [--name NAME] [--status {OK,ERROR}]\n"
+        "       [--tag KEY=VALUE ...] [--order-by EXPR ...] [--experiment NAME] [--page-size N]"
+    )
+    p.add_argument(
+        "filter",
+        nargs="*",
+        metavar="FILTER",
+        help="e.g. trace.status = 'ERROR' AND tag.env = 'prod' (quote it or not)",
+    )
+    p.add_argument("--last", metavar="D", help="only traces newer than D: 30s, 20m, 2h, 7d")
+    p.add_argument(
+        "--max",
+        dest="max_results",
+        type=_positive_int,
+        metavar="N",
+        help="browse at most N matches",
+    )
+    p.add_argument("--name", help="trace name (its root span's name)")
+    p.add_argument("--status", type=str.upper, choices=["OK", "ERROR"], help="OK or ERROR")
+    p.add_argument(
+        "--tag",
+        action="append",
+        type=_tag,
+        default=[],
+        metavar="KEY=VALUE",
+        help="tag value; repeat for more",
+    )
+    p.add_argument(
+        "--order-by",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="e.g. 'execution_time_ms DESC'; repeat for more (default: newest first)",
+    )
+    p.add_argument("--experiment", help="experiment name (default: the active experiment)")
+    p.add_argument(
+        "--page-size", type=_positive_int, default=25, metavar="N", help="rows per page (25)"
+    )
+    ns = p.parse_intermixed_args(_traces_words(line))
+    words = ns.filter
+    text = _unquote(words[0]) if len(words) == 1 else " ".join(words)
+    query = TraceQuery(
+        filter=text or None,
+        last=ns.last,
+        max_results=ns.max_results,
+        name=ns.name,
+        status=ns.status,
+        tags=tuple(ns.tag),
+        order_by=tuple(ns.order_by),
+        experiment=ns.experiment,
+    )
+    return TracesArgs(query, ns.page_size)
+
+
 def parse_status(argv: list[str]) -> None:
     p = _parser("status", "Show where MLflow data goes now.")
     p.parse_args(argv)
@@ -179,5 +326,7 @@ FLAGS: dict[str, list[str]] = {
     "trace": ["--name", "--span-type", "--tag", "--quiet", "--help"],
     "autotrace": ["on", "off", "--name", "--span-type", "--tag", "--quiet", "--help"],
     "show": ["last", "--help"],
+    "diff": ["last", "--help"],
+    "traces": [*sorted(_TRACES_VALUE_FLAGS), "--help"],
     "status": ["--help"],
 }

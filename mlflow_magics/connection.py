@@ -210,17 +210,17 @@ def _current_experiment(skip_store: bool) -> tuple[str | None, str | None]:
 @contextlib.contextmanager
 def quiet_mlflow_info():
     """MLflow logs INFO lines while creating a store or an experiment ("Creating initial MLflow
-    database tables…"); in a notebook they print in red under a command that succeeded. The
-    result we return says what happened, so they are held back for its duration."""
-    loggers = [logging.getLogger(n) for n in ("mlflow.store.db.utils", "mlflow.tracking.fluent")]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(max(lg.level, logging.WARNING))
+    database tables…", and on older MLflow every alembic migration step); in a notebook they
+    print in red under a command that succeeded. The result we return says what happened, so
+    INFO is held back for the command's duration. ``logging.disable`` rather than logger
+    levels or filters: older MLflow re-reads a logging config mid-migration and logs from
+    one logger per migration script."""
+    previous = logging.root.manager.disable
+    logging.disable(max(previous, logging.INFO))
     try:
         yield
     finally:
-        for lg, level in zip(loggers, levels, strict=True):
-            lg.setLevel(level)
+        logging.disable(previous)
 
 
 def connect(

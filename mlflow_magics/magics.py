@@ -8,6 +8,7 @@ boundary, and nowhere else.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import shlex
 import sys
@@ -50,6 +51,9 @@ class MlflowMagics(Magics):
       %%mlflow trace [--name N] [--span-type T] [--tag k=v ...] [--quiet]
       %mlflow autotrace on|off [same flags as trace]
       %mlflow show [TRACE_ID|last]
+      %mlflow diff TRACE_A TRACE_B          compare two traces span by span (or `last`)
+      %mlflow traces [FILTER] [--last 20m] [--max N] [--name N] [--status OK|ERROR]
+                     [--tag k=v ...] [--order-by EXPR ...] [--experiment NAME] [--page-size N]
 
     Examples
     --------
@@ -63,6 +67,9 @@ class MlflowMagics(Magics):
       answer
 
       %mlflow show last
+      %mlflow diff tr-0123456789abcdef0123456789abcdef last
+      t = %mlflow traces trace.status = 'ERROR' --last 2h --tag env=dev
+      t.selected                          # trace ids ticked in the table
       %config MlflowMagics.display = 'html'
     """
 
@@ -89,6 +96,8 @@ class MlflowMagics(Magics):
             "experiment": self._experiment,
             "autotrace": self._autotrace,
             "show": self._show,
+            "diff": self._diff,
+            "traces": self._traces,
             "trace": self._trace_line,
             _BEGIN: self._trace_begin,
         }
@@ -165,6 +174,7 @@ class MlflowMagics(Magics):
         handler = self._handlers.get(name)
         if handler is None:
             raise commands.unknown_subcommand(name)
+        self._line = line  # `traces` re-reads its FILTER from it: shlex drops the quotes
         try:
             return handler(rest)
         except commands.HelpShown:
@@ -251,6 +261,48 @@ class MlflowMagics(Magics):
             raise BadInput(f"Cannot read traces: {problem}.")
         return TraceView(get_trace(mlflow.MlflowClient(), args.trace_id))
 
+    def _diff(self, argv: list[str]):
+        from mlflow_magics.trace_diff import diff
+        from mlflow_magics.views.diff_view import DiffView
+
+        args = commands.parse_diff(argv)
+        return DiffView(diff(self._find_trace(args.trace_a), self._find_trace(args.trace_b)))
+
+    def _find_trace(self, trace_id: str):
+        """``last``, a traced cell still in memory, or a trace read from the store."""
+        import mlflow
+
+        from mlflow_magics.traces import check_trace_id, get_trace
+
+        if trace_id == "last":
+            last = self.tracer.last
+            if last is not None and last.trace is not None:
+                return last.trace
+            trace_id = mlflow.get_last_active_trace_id() or ""
+            if not trace_id:
+                raise BadInput(
+                    "No trace yet in this session for `last`; trace a cell with "
+                    "`%%mlflow trace` or pass a trace id."
+                )
+        recent = self.tracer.recent.get(check_trace_id(trace_id))
+        if recent is not None and recent.trace is not None:
+            return recent.trace
+        problem = self._store_problem()
+        if problem:
+            raise BadInput(f"Cannot read traces: {problem}.")
+        return get_trace(mlflow.MlflowClient(), trace_id)
+
+    def _traces(self, argv: list[str]):
+        import mlflow
+
+        from mlflow_magics.views.trace_table import TraceTable
+
+        args = commands.parse_traces(re.sub(r"^\s*traces\b", "", self._line, count=1))
+        problem = self._store_problem()
+        if problem:
+            raise BadInput(f"Cannot search traces: {problem}.")
+        return TraceTable(mlflow.MlflowClient(), args.query, page_size=args.page_size)
+
     def _trace_line(self, argv: list[str]):
         raise UsageError(
             "`trace` is a cell command: put `%%mlflow trace` on the first line of the cell, "
@@ -280,12 +332,7 @@ class MlflowMagics(Magics):
     def _trace_options(self, args: str) -> TraceOptions | None:
         """The flags of a ``%%mlflow trace`` line, or None if they do not parse (or ask for
         help). Quiet: the UsageError or help is produced when the cell runs, not here."""
-        if _asks_for_help(args):
-            return None
-        try:
-            return commands.parse_trace(self._split(args))
-        except (UsageError, commands.HelpShown):
-            return None
+        return _parse_trace_line(args)
 
     def _trace_begin(self, argv: list[str]):
         # Reached only when the flags of a %%mlflow trace cell do not parse (or --help).
@@ -371,6 +418,18 @@ class MlflowMagics(Magics):
                 return ["trace"]
             return list(commands.SUBCOMMANDS)
         return commands.FLAGS.get(words[1], [])
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_trace_line(args: str) -> TraceOptions | None:
+    # Cached: every traced cell parses its flags twice (transformer, pre_run_cell), and
+    # building an argparse parser costs a tenth of a millisecond each time.
+    if _asks_for_help(args):
+        return None
+    try:
+        return commands.parse_trace(MlflowMagics._split(args))
+    except (UsageError, commands.HelpShown):
+        return None
 
 
 def _asks_for_help(args: str) -> bool:

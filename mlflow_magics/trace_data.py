@@ -1,18 +1,23 @@
 """Plain data for the trace view, built once from an MLflow ``Trace``.
 
 A trace becomes a :class:`TraceData`: trace-level facts plus the spans in depth-first order as
-parallel columns (ids, parent index, name, type, status, start offset, duration, tokens). Columns
+parallel columns (ids, parent index, name, type, status, start offset, duration, tokens, cost).
+Columns
 keep a 50,000-span trace to a few MB of JSON and make the tree cheap to walk in Python and in the
 browser. Span payloads (inputs, outputs, attributes, events) stay in the MLflow ``Trace`` and are
-read one span at a time by :func:`span_detail`, bounded by a size cap.
+read one span at a time by :func:`span_detail`, bounded by a size cap, or searched in place by
+:class:`SpanSearch`.
 
 No IPython and no display here; views consume these objects.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import math
+import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +25,7 @@ INPUTS_KEY = "mlflow.spanInputs"
 OUTPUTS_KEY = "mlflow.spanOutputs"
 SPAN_TYPE_KEY = "mlflow.spanType"
 TOKEN_USAGE_KEY = "mlflow.chat.tokenUsage"
+COST_KEY = "mlflow.llm.cost"
 
 #: Largest payload (characters) the widget receives for one field of one span.
 DETAIL_CAP = 64 * 1024
@@ -44,6 +50,10 @@ class TraceData:
     request_preview: str | None = None
     response_preview: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    #: Total LLM cost in USD, where the spans or the trace record one.
+    cost: float | None = None
+    #: The MLflow span of each row, in row order (kernel-side only; never sent).
+    span_objects: list = field(default_factory=list, repr=False, compare=False)
 
     @property
     def span_count(self) -> int:
@@ -71,6 +81,7 @@ class TraceData:
             "start_ms": self.start_ms,
             "duration_ms": self.duration_ms,
             "tokens": self.tokens,
+            "cost": self.cost,
             "experiment_id": self.experiment_id,
             "span_count": self.span_count,
             "spans": self.spans,
@@ -99,7 +110,7 @@ def _raw_attributes(otel) -> dict:
 
 
 def _span_rows(spans) -> list[tuple]:
-    """(id, parent id, name, type, status, start ns, end ns, token usage) per span.
+    """(id, parent id, name, type, status, start ns, end ns, token usage, cost) per span.
 
     Reads the OpenTelemetry span underneath directly: MLflow's public properties JSON-decode
     an attribute per access, which is the cost that matters at 50,000 spans. Span types and
@@ -118,9 +129,29 @@ def _span_rows(spans) -> list[tuple]:
                 span.start_time_ns or 0,
                 span.end_time_ns or 0,
                 span.get_attribute(TOKEN_USAGE_KEY),
+                _decode_cost(span.get_attribute(COST_KEY)),
+                span,
             )
             for span in spans
         ]
+
+
+_STATUS_CODES = {"STATUS_CODE_OK": "OK", "STATUS_CODE_ERROR": "ERROR", "STATUS_CODE_UNSET": "UNSET"}
+
+
+def _stored_form(span) -> dict | None:
+    """The stored dict of a span MLflow read from the store and has not decoded yet
+    (``LazySpan``): reading it costs nothing, decoding 50,000 of them costs seconds."""
+    state = getattr(span, "__dict__", {})
+    if state.get("_materialized") is False:
+        return state.get("_span_dict")
+    return None
+
+
+def _b64_id(value: Any) -> int | None:
+    if not value:
+        return None
+    return int.from_bytes(base64.b64decode(value), "big")
 
 
 def _fast_span_rows(spans) -> list[tuple]:
@@ -129,31 +160,65 @@ def _fast_span_rows(spans) -> list[tuple]:
     rows = []
     append = rows.append
     for span in spans:
-        otel = span._span
-        attrs = _raw_attributes(otel)
+        stored = _stored_form(span)
+        if stored is not None:
+            attrs = stored.get("attributes") or {}
+            span_id = _b64_id(stored.get("span_id"))
+            parent_id = _b64_id(stored.get("parent_span_id"))
+            name = stored.get("name", "")
+            code = (stored.get("status") or {}).get("code", "STATUS_CODE_UNSET")
+            status = _STATUS_CODES.get(code, "UNSET")
+            start = int(stored.get("start_time_unix_nano") or 0)
+            end = int(stored.get("end_time_unix_nano") or 0)
+        else:
+            otel = span._span
+            attrs = _raw_attributes(otel)
+            parent = otel.parent
+            span_id = otel.context.span_id
+            parent_id = parent.span_id if parent is not None else None
+            name = otel.name
+            code = otel.status.status_code
+            status = statuses.get(code)
+            if status is None:
+                status = statuses[code] = code.name
+            start = otel.start_time or 0
+            end = otel.end_time or 0
         raw_type = attrs.get(SPAN_TYPE_KEY)
         span_type = types.get(raw_type)
         if span_type is None:
             span_type = types[raw_type] = _decode_str(raw_type)
-        code = otel.status.status_code
-        status = statuses.get(code)
-        if status is None:
-            status = statuses[code] = code.name
-        parent = otel.parent
-        usage = attrs.get(TOKEN_USAGE_KEY)
+        cost = attrs.get(COST_KEY)
         append(
             (
-                otel.context.span_id,
-                parent.span_id if parent is not None else None,
-                otel.name,
+                span_id,
+                parent_id,
+                name,
                 span_type,
                 status,
-                otel.start_time or 0,
-                otel.end_time or 0,
-                _decode_usage(usage) if usage else None,
+                start,
+                end,
+                attrs.get(TOKEN_USAGE_KEY),  # raw; decoded only where needed
+                _decode_cost(cost) if cost else 0.0,
+                span,
             )
         )
     return rows
+
+
+_TOTAL_TOKENS = re.compile(r'"total_tokens"\s*:\s*(\d+)')
+
+
+def _total_tokens(raw: Any) -> int:
+    """``total_tokens`` of a raw usage attribute without parsing the whole JSON."""
+    if not raw:
+        return 0
+    if isinstance(raw, str):
+        match = _TOTAL_TOKENS.search(raw)
+        return int(match.group(1)) if match else 0
+    if isinstance(raw, dict):
+        value = raw.get("total_tokens", 0)
+        return int(value) if isinstance(value, (int, float)) else 0
+    return 0
 
 
 def _decode_str(raw: Any) -> str:
@@ -175,6 +240,17 @@ def _decode_usage(raw: Any) -> dict[str, int] | None:
     if not isinstance(usage, dict):
         return None
     return {k: int(v) for k, v in usage.items() if isinstance(v, (int, float))}
+
+
+def _decode_cost(raw: Any) -> float:
+    """``total_cost`` (USD) of an ``mlflow.llm.cost`` attribute; 0 when absent or unreadable."""
+    try:
+        cost = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return 0.0
+    if isinstance(cost, dict):
+        cost = cost.get("total_cost", 0.0)
+    return float(cost) if isinstance(cost, (int, float)) and math.isfinite(cost) else 0.0
 
 
 def trace_data(trace) -> TraceData:
@@ -212,13 +288,15 @@ def trace_data(trace) -> TraceData:
         if len(order) == len(rows):
             break
     ids = [format(r[0], "016x") for r in order]
-    starts = [round((r[5] - t0) / 1e6, 3) if r[5] else 0.0 for r in order]
+    # milliseconds to the microsecond, in integer arithmetic (round() per value is the slow part)
+    starts = [(r[5] - t0) // 1000 / 1000 if r[5] else 0.0 for r in order]
     # a span still open when the trace was saved runs to the end of the trace
-    durations = [round(max((r[6] or t_end) - r[5], 0) / 1e6, 3) if r[5] else 0.0 for r in order]
-    tokens = [int(r[7].get("total_tokens", 0)) if r[7] else 0 for r in order]
+    durations = [max((r[6] or t_end) - r[5], 0) // 1000 / 1000 if r[5] else 0.0 for r in order]
+    tokens = [_total_tokens(r[7]) if r[7] else 0 for r in order]
     names = [r[2] for r in order]
     types = [r[3] for r in order]
     statuses = [r[4] for r in order]
+    costs = [r[8] for r in order]
 
     status = getattr(info.state, "value", None) or str(getattr(info, "status", "UNKNOWN"))
     if status not in ("OK", "ERROR", "IN_PROGRESS"):
@@ -242,12 +320,15 @@ def trace_data(trace) -> TraceData:
             "start": starts,
             "dur": durations,
             "tokens": tokens,
+            "cost": costs,
         },
         experiment_id=getattr(getattr(info, "trace_location", None), "mlflow_experiment", None)
         and info.trace_location.mlflow_experiment.experiment_id,
         request_preview=getattr(info, "request_preview", None),
         response_preview=getattr(info, "response_preview", None),
         tags=dict(info.tags or {}),
+        cost=_trace_cost(info, costs),
+        span_objects=[r[9] for r in order],
     )
 
 
@@ -262,19 +343,35 @@ def _trace_tokens(info, rows) -> dict[str, int] | None:
     # Sum the leaves that report usage (LLM spans); parents that re-report would double count.
     totals: dict[str, int] = {}
     for r in rows:
-        if r[7]:
-            for k, v in r[7].items():
-                totals[k] = totals.get(k, 0) + v
+        usage = _decode_usage(r[7]) if r[7] else None
+        for k, v in (usage or {}).items():
+            totals[k] = totals.get(k, 0) + v
     return totals or None
 
 
-def span_index(trace) -> dict[str, Any]:
+def _trace_cost(info, costs: list[float]) -> float | None:
+    try:
+        cost = info.cost
+    except Exception:  # no such property before MLflow 3.6; unreadable metadata
+        cost = None
+    if isinstance(cost, dict) and isinstance(cost.get("total_cost"), (int, float)):
+        return float(cost["total_cost"])
+    total = sum(costs)  # the spans that report cost, as for tokens
+    return total or None
+
+
+def span_index(trace, data: TraceData | None = None) -> dict[str, Any]:
     """Hex span id → MLflow span, built once per trace so a click is a dict lookup."""
+    if data is not None and len(data.span_objects) == data.span_count:
+        return dict(zip(data.spans["id"], data.span_objects, strict=True))
     index = {}
     for span in trace.data.spans:
-        otel = getattr(span, "_span", None)
-        context = getattr(otel, "context", None)
-        key = format(context.span_id, "016x") if context is not None else span.span_id
+        stored = _stored_form(span)
+        if stored is not None:
+            key = format(_b64_id(stored.get("span_id")) or 0, "016x")
+        else:
+            context = getattr(getattr(span, "_span", None), "context", None)
+            key = format(context.span_id, "016x") if context is not None else span.span_id
         index[key] = span
     return index
 
@@ -287,6 +384,84 @@ def find_span(trace, span_id: str, index: dict[str, Any] | None = None):
         if span.span_id == span_id:
             return span
     return None
+
+
+def raw_attributes(span) -> dict:
+    """A span's attributes as MLflow stored them (JSON strings), without decoding the span."""
+    stored = _stored_form(span)
+    if stored is not None:
+        return stored.get("attributes") or {}
+    return _raw_attributes(span._span)
+
+
+def raw_payloads(span) -> tuple[Any, Any]:
+    """A span's inputs and outputs as MLflow stored them (JSON strings), without decoding."""
+    try:
+        attrs = raw_attributes(span)
+    except AttributeError:  # a span class we do not know: its public accessors
+        return span.get_attribute(INPUTS_KEY), span.get_attribute(OUTPUTS_KEY)
+    return attrs.get(INPUTS_KEY), attrs.get(OUTPUTS_KEY)
+
+
+#: Most rows one span search returns; the view says when there were more.
+SEARCH_CAP = 5000
+
+
+@dataclass(frozen=True)
+class SearchHits:
+    """Rows (depth-first indexes) whose span matched a search, in tree order."""
+
+    query: str
+    rows: list[int]
+    capped: bool  # more rows matched than ``rows`` holds
+
+
+class SpanSearch:
+    """Case-insensitive substring search over every span's name, type and raw inputs/outputs.
+
+    The text is gathered once, lower-cased, into one string with a table of where each row
+    starts, so a query is ``str.find`` calls (C speed, one per matching row) and a bisect each;
+    the payloads never leave Python. Inputs and outputs are searched as MLflow stores them
+    (JSON), so a query is also tried JSON-escaped: ``say "hi"`` finds ``"say \\"hi\\""``.
+    """
+
+    def __init__(self, trace, data: TraceData, index: dict[str, Any] | None = None) -> None:
+        index = index if index is not None else span_index(trace)
+        s = data.spans
+        texts: list[str] = []
+        starts: list[int] = []
+        offset = 0
+        for span_id, name, span_type in zip(s["id"], s["name"], s["type"], strict=True):
+            span = index.get(span_id)
+            inputs, outputs = raw_payloads(span) if span is not None else (None, None)
+            # lower() per row, not on the whole: it can change a string's length ("İ").
+            text = f"{name}\x00{span_type}\x00{inputs or ''}\x00{outputs or ''}\x00".lower()
+            starts.append(offset)
+            texts.append(text)
+            offset += len(text)
+        self._text = "".join(texts)
+        self._starts = starts
+
+    def find(self, query: str, cap: int = SEARCH_CAP) -> SearchHits:
+        """Rows whose name, type, inputs or outputs contain ``query`` (at most ``cap``)."""
+        needle = query.replace("\x00", "").lower()
+        if not needle:
+            return SearchHits(query, [], False)
+        needles = {needle, json.dumps(needle, ensure_ascii=False)[1:-1]}
+        needles.add(json.dumps(needle)[1:-1])
+        hits: set[int] = set()
+        text, starts, n = self._text, self._starts, len(self._starts)
+        for nd in needles:
+            pos = text.find(nd)
+            while pos >= 0:
+                row = bisect_right(starts, pos) - 1
+                hits.add(row)
+                if len(hits) > cap:
+                    return SearchHits(query, sorted(hits)[:cap], True)
+                if row + 1 >= n:
+                    break
+                pos = text.find(nd, starts[row + 1])  # next row: one hit per row is enough
+        return SearchHits(query, sorted(hits), False)
 
 
 def render_payload(raw: Any, cap: int = DETAIL_CAP) -> Payload:

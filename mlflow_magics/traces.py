@@ -23,14 +23,20 @@ def check_trace_id(trace_id: str) -> str:
 
 
 def get_trace(client, trace_id: str):
-    """The trace with its spans. A trace just finished in this kernel may still sit on
-    MLflow's async export queue: when the store does not have it, the queue is flushed once
-    (that costs about a second) and the store asked again."""
+    """The trace with its spans. The trace this kernel finished last may still sit on MLflow's
+    async export queue: when the store does not have it (or has it half-written), the queue is
+    flushed once and the store asked again. Other ids are not flushed for, since a flush costs
+    MLflow a second or two even with nothing pending (a mistyped id must not wait for it)."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
     trace_id = check_trace_id(trace_id)
-    for attempt in (1, 2):
+    try:
+        may_be_pending = trace_id == mlflow.get_last_active_trace_id()
+    except Exception:
+        may_be_pending = True
+    attempts = (1, 2) if may_be_pending else (2,)
+    for attempt in attempts:
         try:
             trace = client.get_trace(trace_id)
         except MlflowException as e:

@@ -149,6 +149,9 @@ class CellTracer:
         self.export_watch = ExportWatch()
         self._open: _OpenCell | None = None
         self._watching = False
+        # Watched from the start (loggers exist by name before mlflow is imported), so traces
+        # made outside traced cells are covered too.
+        self._watch_exports()
 
     @property
     def is_open(self) -> bool:
@@ -168,7 +171,6 @@ class CellTracer:
             import mlflow
             from mlflow.tracing.provider import set_span_in_context
 
-            self._watch_exports()
             attributes = {"mlflow_magics.cell": True}
             if execution_count is not None:
                 attributes["mlflow_magics.execution_count"] = execution_count

@@ -85,3 +85,43 @@ def traces_in(uri: str) -> list:
     exps = [e.experiment_id for e in client.search_experiments()]
     infos = client.search_traces(experiment_ids=exps, max_results=500)
     return [client.get_trace(t.info.trace_id) for t in infos]
+
+
+@pytest.fixture
+def make_trace(store_uri):
+    """Build a real MLflow trace from a nested spec and read it back from the store.
+
+    A node is ``{"name", "type", "inputs", "outputs", "attributes", "status", "children"}``;
+    ``"ms": (start, end)`` pins its times (milliseconds from a fixed origin), so durations and
+    deltas are exact.
+    """
+    import mlflow
+
+    mlflow.set_tracking_uri(store_uri)
+    origin = 1_700_000_000_000_000_000
+
+    def build(spec: dict):
+        def add(node, parent):
+            times = node.get("ms")
+            span = mlflow.start_span_no_context(
+                node["name"],
+                span_type=node.get("type", "UNKNOWN"),
+                parent_span=parent,
+                inputs=node.get("inputs"),
+                attributes=node.get("attributes"),
+                start_time_ns=origin + int(times[0] * 1e6) if times else None,
+            )
+            for child in node.get("children", []):
+                add(child, span)
+            if "outputs" in node:
+                span.set_outputs(node["outputs"])
+            end = origin + int(times[1] * 1e6) if times else None
+            span.end(status=node.get("status", "OK"), end_time_ns=end)
+            return span
+
+        root = add(spec, None)
+        mlflow.flush_trace_async_logging()
+        return mlflow.get_trace(root.trace_id)
+
+    yield build
+    mlflow.set_tracking_uri(None)

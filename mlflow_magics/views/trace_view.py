@@ -13,9 +13,11 @@ import re
 from typing import Any
 
 from mlflow_magics.trace_data import (
+    SpanSearch,
     TraceData,
     format_duration,
     format_size,
+    raw_attributes,
     render_payload,
     span_detail,
     span_index,
@@ -52,6 +54,15 @@ def _tokens_text(tokens: dict[str, int] | None) -> str:
     return " ".join(parts)
 
 
+def format_cost(usd: float) -> str:
+    """``$1.25``, ``$0.012``, ``$0.00042`` (USD)."""
+    if usd >= 1:
+        return f"${usd:,.2f}"
+    if usd >= 0.01:
+        return f"${usd:.3f}"
+    return f"${usd:.2g}" if usd else "$0"
+
+
 def trace_text(data: TraceData, max_lines: int = TEXT_MAX_LINES) -> str:
     """The text tier: a header line and an indented span tree with durations."""
     header = [
@@ -63,6 +74,8 @@ def trace_text(data: TraceData, max_lines: int = TEXT_MAX_LINES) -> str:
     ]
     if data.tokens:
         header.append(_tokens_text(data.tokens))
+    if data.cost:
+        header.append(format_cost(data.cost))
     lines = ["  ".join(header)]
     s = data.spans
     parents = s["parent"]
@@ -139,7 +152,9 @@ def trace_html(data: TraceData, trace=None, max_spans: int = HTML_MAX_SPANS) -> 
     )
     total = total or 1.0
     depth = data.depth()
-    spans_by_id = span_index(trace) if trace is not None else {}
+    # the shown rows' spans: from the row order when at hand, else looked up once
+    objects = data.span_objects if len(data.span_objects) == n else None
+    spans_by_id = {} if objects is not None or trace is None else span_index(trace)
 
     header = [
         tag("b", data.name),
@@ -152,6 +167,8 @@ def trace_html(data: TraceData, trace=None, max_spans: int = HTML_MAX_SPANS) -> 
         header.append(tag("span", f"{data.error_count:,} error", class_="badge ERROR"))
     if data.tokens:
         header.append(tag("span", _tokens_text(data.tokens), class_="dim"))
+    if data.cost:
+        header.append(tag("span", format_cost(data.cost), class_="dim"))
 
     out: list[str] = []
     open_depths: list[int] = []
@@ -179,10 +196,12 @@ def trace_html(data: TraceData, trace=None, max_spans: int = HTML_MAX_SPANS) -> 
             ),
         )
         body: list[Markup | None] = []
-        span = spans_by_id.get(s["id"][i])
+        span = objects[i] if objects is not None else spans_by_id.get(s["id"][i])
         if span is not None:
-            attrs = getattr(getattr(span, "_span", None), "attributes", None) or {}
-            # (the mapping proxy is fine here: at most HTML_MAX_SPANS spans)
+            try:
+                attrs = raw_attributes(span)
+            except AttributeError:
+                attrs = {}
             body = [
                 _field("inputs", attrs.get("mlflow.spanInputs")),
                 _field("outputs", attrs.get("mlflow.spanOutputs")),
@@ -221,7 +240,8 @@ def trace_html(data: TraceData, trace=None, max_spans: int = HTML_MAX_SPANS) -> 
                 tag("div", header, class_="hdr"),
                 Markup("".join(out)),
                 more,
-                class_="mlfm-trace",
+                # not typeset as LaTeX: "$" in the cost or in span names stays text
+                class_="mlfm-trace mathjax_ignore tex2jax_ignore",
             ),
         ]
     )
@@ -239,6 +259,7 @@ class TraceView:
         self.data = data if data is not None else trace_data(trace)
         self.note = note
         self._widget = None
+        self._search: SpanSearch | None = None
 
     @property
     def trace_id(self) -> str:
@@ -252,6 +273,16 @@ class TraceView:
 
             self._widget = TraceWidget(self.trace, self.data)
         return self._widget
+
+    def search(self, text: str) -> list[str]:
+        """Ids of the spans whose name, type, inputs or outputs contain ``text``
+        (case-insensitive, at most 5,000); shown in the widget when it exists."""
+        if self._widget is not None:
+            return self._widget.search(text)
+        if self._search is None:
+            self._search = SpanSearch(self.trace, self.data)
+        ids = self.data.spans["id"]
+        return [ids[i] for i in self._search.find(text).rows]
 
     def select(self, span_id: str) -> dict[str, Any]:
         """Details of one span (inputs, outputs, attributes, events, exception), bounded."""
