@@ -1,0 +1,114 @@
+"""The trace table's widget: one page of rows per synced trait, actions as messages.
+
+The front-end is ``mlflow_magics/widgets/trace_table.js``. Clicks arrive as messages
+(``{"action": "next"}``, ``{"action": "open", "trace_id": …}``, …) and call the same
+:class:`~mlflow_magics.views.trace_table.TraceTable` methods a script would; the table then
+pushes the new page, selection or error back through the traits. A selection of 100,000 ids
+stays in Python: the browser gets the count and which rows of its page are selected.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+from mlflow_magics.errors import BadInput
+
+_HERE = Path(__file__).resolve().parent.parent / "widgets"
+
+
+class TraceTableWidget(anywidget.AnyWidget):
+    """Rows, paging, filter box, sorting and selection for a :class:`TraceTable`."""
+
+    _esm = _HERE / "trace_table.js"
+    _css = _HERE / "trace_table.css"
+
+    page = traitlets.Dict(
+        help="The page shown: {rows, page, start, has_prev, has_next, count, capped}; rows carry "
+        "bounded previews. Sent once per page."
+    ).tag(sync=True)
+    filter = traitlets.Unicode(
+        "", help="The filter applied now, in MLflow's search_traces syntax (empty: all)."
+    ).tag(sync=True)
+    error = traitlets.Unicode(
+        "", help="One sentence when the last action failed (e.g. a malformed filter); else empty."
+    ).tag(sync=True)
+    order = traitlets.Dict(
+        help="The sort applied now: {column: time|duration|name|status|'', descending}."
+    ).tag(sync=True)
+    selection = traitlets.Dict(
+        help="{count: selected traces in all pages, on_page: ids of this page's selected rows}."
+    ).tag(sync=True)
+
+    def __init__(self, table, **kwargs: Any) -> None:
+        self._table = table
+        super().__init__(**kwargs)
+        self.on_msg(self._on_msg)
+
+    def _on_msg(self, _widget, content: dict[str, Any], _buffers) -> None:
+        try:
+            self.act(content)
+        finally:
+            # The reply ends the front-end's busy state, also for actions that change no trait.
+            self.send({"done": content.get("action")})
+
+    def act(self, content: dict[str, Any]) -> None:
+        """Do what one front-end message asks, as a click would: a user mistake becomes the
+        one-sentence ``error``; anything else also shows its traceback in the kernel."""
+        try:
+            self._act(content)
+        except BadInput as e:
+            self._table.error = str(e)
+            self.error = str(e)
+        except Exception as e:
+            self.error = f"{type(e).__name__}: {e}"
+            _show_traceback()
+
+    def _act(self, content: dict[str, Any]) -> None:
+        table = self._table
+        action = content.get("action")
+        if action == "filter":
+            table.set_filter(str(content.get("text", "")))
+        elif action == "next":
+            table.next_page()
+        elif action == "prev":
+            table.prev_page()
+        elif action == "sort":
+            table.sort(str(content.get("column", "")), bool(content.get("descending", True)))
+        elif action == "select":
+            ids = [str(i) for i in content.get("ids", [])]
+            if content.get("on", True):
+                table.select(ids, add=True)
+            else:
+                table.deselect(ids)
+        elif action == "select_all":
+            table.select_all_matching()
+        elif action == "clear":
+            table.clear_selection()
+        elif action == "open":
+            table.open(str(content.get("trace_id", "")))
+        elif action == "compare":
+            table.compare()
+        else:
+            raise BadInput(f"Unknown table action {action!r}.")
+        if action in ("open", "compare") and self.error:
+            table.error = None
+            self.error = ""
+
+
+def _show_traceback() -> None:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.showtraceback()
+    else:
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
