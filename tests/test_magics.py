@@ -362,9 +362,7 @@ def test_trace_cell_help_prints_once_and_runs_nothing(shell, store_uri, capsys):
     assert traces_in(store_uri) == []
 
 
-def test_traces_dropped_by_mlflows_export_queue_are_reported(
-    shell, store_uri, monkeypatch, capsys
-):
+def test_traces_dropped_by_mlflows_export_queue_are_reported(shell, store_uri, monkeypatch, capsys):
     """Either every trace is saved or the user is told one was not (MLflow's async queue drops
     traces when it is full; older MLflow exports SQLite traces synchronously and never does)."""
     monkeypatch.setenv("MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE", "1")
