@@ -16,6 +16,7 @@ No IPython and no display here; :mod:`mlflow_magics.views.diff_view` draws a :cl
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -238,10 +239,11 @@ class _Tree:
         # Rows are depth-first with siblings in start order, so counting as we go numbers
         # same-name siblings by start order.
         self.keys: list[tuple[str, int]] = [("", 0)] * n
+        self.names = names = _undeduplicated(s["name"])
         for siblings in (self.roots, *self._children):
             seen: dict[str, int] = {}
             for i in siblings:
-                name = s["name"][i]
+                name = names[i]
                 k = seen.get(name, 0)
                 seen[name] = k + 1
                 self.keys[i] = (name, k)
@@ -254,7 +256,7 @@ class _Tree:
         cost = s.get("cost")
         return SpanSide(
             span_id=s["id"][i],
-            name=s["name"][i],
+            name=self.names[i],
             type=s["type"][i],
             status=s["status"][i],
             duration_ms=s["dur"][i],
@@ -266,6 +268,25 @@ class _Tree:
         """The span's raw (JSON string) inputs and outputs, as MLflow stored them."""
         span = self.index.get(self.data.spans["id"][i])
         return raw_payloads(span) if span is not None else (None, None)
+
+
+_DEDUP_SUFFIX = re.compile(r"^(?P<base>.*)_(?P<n>[1-9]\d*)$")
+
+
+def _undeduplicated(names: list[str]) -> list[str]:
+    """Names as the code gave them. Older MLflow (before 3.6 or so) renames repeated span
+    names in a trace to ``name_1``, ``name_2``, …; aligning by those would pair the first
+    ``search`` of one trace with nothing in a trace whose MLflow kept the plain name."""
+    present = set(names)
+    out = []
+    for name in names:
+        match = _DEDUP_SUFFIX.match(name)
+        # only a numbered series MLflow made (its first member is there), not `step_2` alone
+        if match and f"{match['base']}_1" in present:
+            out.append(match["base"])
+        else:
+            out.append(name)
+    return out
 
 
 def _merge(

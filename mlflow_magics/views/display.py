@@ -61,6 +61,20 @@ def widgets_wanted() -> bool:
     return True
 
 
+def widget_view(widget: Any) -> dict[str, Any]:
+    """The widget-view MIME payload for ``widget``. ipywidgets 8 has ``_repr_mimebundle_``;
+    ipywidgets 7 (Databricks) displays through ``_ipython_display_``, so build it from the
+    model id, as both frontends read it."""
+    repr_bundle = getattr(widget, "_repr_mimebundle_", None)
+    if repr_bundle is not None:
+        data = repr_bundle()
+        if isinstance(data, tuple):
+            data = data[0]
+        if data and WIDGET_MIME in data:
+            return data[WIDGET_MIME]
+    return {"version_major": 2, "version_minor": 0, "model_id": widget.model_id}
+
+
 def mimebundle(
     text: str,
     html: Any = None,
@@ -75,12 +89,7 @@ def mimebundle(
     if html is not None:
         bundle["text/html"] = html()
     if widget is not None and widgets_wanted():
-        wbundle = widget()._repr_mimebundle_()
-        # ipywidgets 7 returns (data, metadata) from some paths; 8 returns data
-        if isinstance(wbundle, tuple):
-            wbundle = wbundle[0]
-        if wbundle and WIDGET_MIME in wbundle:
-            bundle[WIDGET_MIME] = wbundle[WIDGET_MIME]
+        bundle[WIDGET_MIME] = widget_view(widget())
     if extra:
         bundle.update(extra)
     return bundle
