@@ -236,30 +236,10 @@ class MlflowMagics(Magics):
         )
 
     def _show(self, argv: list[str]):
-        import mlflow
-
-        from mlflow_magics.traces import get_trace
         from mlflow_magics.views.trace_view import TraceView
 
         args = commands.parse_show(argv)
-        if args.trace_id == "last":
-            last = self.tracer.last
-            if last is not None and last.trace is not None:
-                return TraceView(last.trace)
-            trace_id = mlflow.get_last_active_trace_id()
-            if not trace_id:
-                raise BadInput(
-                    "No trace yet in this session; trace a cell with `%%mlflow trace` "
-                    "or pass a trace id."
-                )
-            return TraceView(get_trace(mlflow.MlflowClient(), trace_id))
-        recent = self.tracer.recent.get(args.trace_id.strip())
-        if recent is not None and recent.trace is not None:
-            return TraceView(recent.trace)
-        problem = self._store_problem()
-        if problem:
-            raise BadInput(f"Cannot read traces: {problem}.")
-        return TraceView(get_trace(mlflow.MlflowClient(), args.trace_id))
+        return TraceView(self._find_trace(args.trace_id))
 
     def _diff(self, argv: list[str]):
         from mlflow_magics.trace_diff import diff
@@ -281,8 +261,8 @@ class MlflowMagics(Magics):
             trace_id = mlflow.get_last_active_trace_id() or ""
             if not trace_id:
                 raise BadInput(
-                    "No trace yet in this session for `last`; trace a cell with "
-                    "`%%mlflow trace` or pass a trace id."
+                    "No trace yet in this session; trace a cell with `%%mlflow trace` "
+                    "or pass a trace id."
                 )
         recent = self.tracer.recent.get(check_trace_id(trace_id))
         if recent is not None and recent.trace is not None:

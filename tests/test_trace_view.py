@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 
-import mlflow
 import pytest
 
 from mlflow_magics import connection
@@ -17,35 +16,6 @@ from mlflow_magics.views import display
 from mlflow_magics.views.markup import Markup, escape, percent, tag
 from mlflow_magics.views.trace_view import TraceView, trace_html, trace_text
 from mlflow_magics.views.trace_widget import TraceWidget
-
-
-@pytest.fixture
-def make_trace(store_uri):
-    """Build a real MLflow trace from a nested spec and read it back from the store."""
-    mlflow.set_tracking_uri(store_uri)
-
-    def build(spec: dict):
-        def add(node, parent):
-            span = mlflow.start_span_no_context(
-                node["name"],
-                span_type=node.get("type", "UNKNOWN"),
-                parent_span=parent,
-                inputs=node.get("inputs"),
-                attributes=node.get("attributes"),
-            )
-            for child in node.get("children", []):
-                add(child, span)
-            if "outputs" in node:
-                span.set_outputs(node["outputs"])
-            span.end(status=node.get("status", "OK"))
-            return span
-
-        root = add(spec, None)
-        mlflow.flush_trace_async_logging()
-        return mlflow.get_trace(root.trace_id)
-
-    yield build
-    mlflow.set_tracking_uri(None)
 
 
 def _spec():
