@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -83,7 +84,9 @@ class StoreHealth:
 
     Only HTTP stores are probed (``GET /health``): a dead server is the failure users meet,
     and a database or file store fails loudly on its own. Good answers are trusted for a
-    minute, bad ones re-checked after a few seconds, so a traced cell almost never waits.
+    minute, bad ones for a few seconds; a stale answer is refreshed in the background while
+    the caller gets the last one, so a traced cell never waits on a server that does not
+    answer (only the first look at a new URI, or an explicit ``fresh``, waits).
     """
 
     GOOD_FOR = 60.0
@@ -92,18 +95,34 @@ class StoreHealth:
     def __init__(self, timeout: float = 1.0) -> None:
         self.timeout = timeout
         self._cache: dict[str, tuple[float, str | None]] = {}
+        self._refreshing: set[str] = set()
+        self._lock = threading.Lock()
 
     def problem(self, uri: str, *, fresh: bool = False) -> str | None:
         """None when ``uri`` answers, else a short reason (``connection refused``)."""
-        now = time.monotonic()
         cached = self._cache.get(uri)
-        if cached and not fresh:
-            at, reason = cached
-            if now - at < (self.BAD_FOR if reason else self.GOOD_FOR):
-                return reason
-        reason = probe(uri, self.timeout)
-        self._cache[uri] = (now, reason)
+        if cached is None or fresh:
+            return self._probe(uri)
+        at, reason = cached
+        if time.monotonic() - at >= (self.BAD_FOR if reason else self.GOOD_FOR):
+            with self._lock:
+                start = uri not in self._refreshing
+                self._refreshing.add(uri)
+            if start:
+                threading.Thread(target=self._refresh, args=(uri,), daemon=True).start()
         return reason
+
+    def _probe(self, uri: str) -> str | None:
+        reason = probe(uri, self.timeout)
+        self._cache[uri] = (time.monotonic(), reason)
+        return reason
+
+    def _refresh(self, uri: str) -> None:
+        try:
+            self._probe(uri)
+        finally:
+            with self._lock:
+                self._refreshing.discard(uri)
 
     def forget(self) -> None:
         self._cache.clear()

@@ -194,3 +194,26 @@ def test_dead_server_probe_names_the_reason():
     reason = connection.probe("http://127.0.0.1:9", timeout=0.5)
     assert reason and "refused" in reason
     assert connection.probe("sqlite:///x.db") is None
+
+
+def test_store_health_never_makes_a_caller_wait_twice_on_a_silent_server(monkeypatch):
+    """A server that does not answer costs the timeout once; later checks return the last
+    answer at once and refresh it in the background."""
+    import socket
+    import time
+
+    silent = socket.socket()  # listens but never accepts: requests hang until the timeout
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(0)
+    uri = f"http://127.0.0.1:{silent.getsockname()[1]}"
+    health = connection.StoreHealth(timeout=0.3)
+    monkeypatch.setattr(connection.StoreHealth, "BAD_FOR", 0.0)
+    try:
+        first = health.problem(uri)
+        assert first and "0.3 s" in first
+        t0 = time.perf_counter()
+        for _ in range(5):
+            assert health.problem(uri) == first
+        assert time.perf_counter() - t0 < 0.1
+    finally:
+        silent.close()
