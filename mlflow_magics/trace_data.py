@@ -27,6 +27,8 @@ SPAN_TYPE_KEY = "mlflow.spanType"
 TOKEN_USAGE_KEY = "mlflow.chat.tokenUsage"
 COST_KEY = "mlflow.llm.cost"
 
+#: Longest span name or type kept in the span columns (the details pane has the rest).
+NAME_CAP = 300
 #: Largest payload (characters) the widget receives for one field of one span.
 DETAIL_CAP = 64 * 1024
 
@@ -293,8 +295,9 @@ def trace_data(trace) -> TraceData:
     # a span still open when the trace was saved runs to the end of the trace
     durations = [max((r[6] or t_end) - r[5], 0) // 1000 / 1000 if r[5] else 0.0 for r in order]
     tokens = [_total_tokens(r[7]) if r[7] else 0 for r in order]
-    names = [r[2] for r in order]
-    types = [r[3] for r in order]
+    # Names and types ride in the payload for every span: a runaway one must not bloat it.
+    names = [r[2] if len(r[2]) <= NAME_CAP else r[2][: NAME_CAP - 1] + "…" for r in order]
+    types = [r[3] if len(r[3]) <= NAME_CAP else r[3][: NAME_CAP - 1] + "…" for r in order]
     statuses = [r[4] for r in order]
     costs = [r[8] for r in order]
 
@@ -306,7 +309,7 @@ def trace_data(trace) -> TraceData:
     root_name = names[0] if names else (info.tags.get("mlflow.traceName") or "trace")
     return TraceData(
         trace_id=info.trace_id,
-        name=info.tags.get("mlflow.traceName") or root_name,
+        name=_capped(info.tags.get("mlflow.traceName") or root_name),
         status=status,
         start_ms=float(getattr(info, "request_time", None) or t0 / 1e6),
         duration_ms=float(duration),
@@ -330,6 +333,10 @@ def trace_data(trace) -> TraceData:
         cost=_trace_cost(info, costs),
         span_objects=[r[9] for r in order],
     )
+
+
+def _capped(text: str) -> str:
+    return text if len(text) <= NAME_CAP else text[: NAME_CAP - 1] + "…"
 
 
 def _trace_tokens(info, rows) -> dict[str, int] | None:

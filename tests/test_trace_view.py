@@ -217,3 +217,11 @@ def test_store_health_never_makes_a_caller_wait_twice_on_a_silent_server(monkeyp
         assert time.perf_counter() - t0 < 0.1
     finally:
         silent.close()
+
+
+def test_a_runaway_span_name_does_not_bloat_the_tree(make_trace):
+    data = trace_data(make_trace({"name": "n" * 100_000, "children": [{"name": "ok"}]}))
+    assert len(data.spans["name"][0]) == 300
+    assert data.spans["name"][0].endswith("…")
+    assert len(json.dumps(data.to_payload())) < 5_000
+    assert len(data.name) <= 300
