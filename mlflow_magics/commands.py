@@ -24,6 +24,8 @@ SUBCOMMANDS: dict[str, str] = {
     "show": "[TRACE_ID|last]: the trace view for a trace",
     "diff": "TRACE_A TRACE_B: compare two traces span by span (either may be `last`)",
     "traces": "[FILTER] [--last 20m] [--max N] [--status OK|ERROR] …: the trace table",
+    "dataset": "create|add NAME (--from FILTER | --traces VAR), show NAME: evaluation datasets",
+    "datasets": "[--name-like PATTERN]: every evaluation dataset, with record counts",
 }
 
 USAGE = """\
@@ -193,7 +195,17 @@ class TracesArgs:
 
 #: ``%mlflow traces`` flags that take a value (their quotes are read the shell way).
 _TRACES_VALUE_FLAGS = frozenset(
-    ("--last", "--max", "--name", "--status", "--tag", "--order-by", "--experiment", "--page-size")
+    (
+        "--last",
+        "--max",
+        "--name",
+        "--status",
+        "--tag",
+        "--order-by",
+        "--experiment",
+        "--page-size",
+        "--traces",
+    )
 )
 
 
@@ -314,6 +326,75 @@ def parse_traces(line: str) -> TracesArgs:
     return TracesArgs(query, ns.page_size)
 
 
+@dataclass(frozen=True)
+class DatasetArgs:
+    action: str
+    name: str
+    filter: str | None = None
+    last: str | None = None
+    max_results: int | None = None
+    traces: str | None = None
+
+
+def parse_dataset(line: str) -> DatasetArgs:
+    """Parse the raw text after ``%mlflow dataset`` (raw, so ``--from FILTER`` keeps quotes)."""
+    p = _parser(
+        "dataset",
+        "Build an evaluation dataset from traces, or show one. Records take the root span's "
+        "inputs and outputs; the source trace id makes adding idempotent. "
+        "Example: %mlflow dataset create qa-v1 --from trace.status = 'OK' --last 7d",
+    )
+    p.usage = (
+        "%(prog)s create|add NAME (--from FILTER [--last D] [--max N] | --traces VAR)\n"
+        "       %(prog)s show NAME"
+    )
+    p.add_argument("action", choices=["create", "add", "show"], help="create, add or show")
+    p.add_argument("name", metavar="NAME", help="dataset name")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument(
+        "--from",
+        dest="filter",
+        nargs="+",
+        metavar="FILTER",
+        help="traces of the active experiment matching this search_traces filter (`all`: every "
+        "trace)",
+    )
+    source.add_argument(
+        "--traces",
+        metavar="VAR",
+        help="a variable: a trace table (its selection, else its matches), a DataFrame from "
+        "mlflow.search_traces, or a list of trace ids",
+    )
+    p.add_argument("--last", metavar="D", help="with --from: only traces newer than D (7d)")
+    p.add_argument(
+        "--max", dest="max_results", type=_positive_int, metavar="N", help="at most N traces"
+    )
+    ns = p.parse_args(_traces_words(line))
+    name = _unquote(ns.name)
+    if ns.action == "show":
+        if ns.filter or ns.traces or ns.last or ns.max_results:
+            p.error("show takes only NAME")
+        return DatasetArgs("show", name)
+    if ns.filter is None and ns.traces is None:
+        p.error(f"{ns.action} needs --from FILTER or --traces VAR")
+    if ns.traces is not None and (ns.last or ns.max_results):
+        p.error("--last and --max go with --from")
+    text = None
+    if ns.filter is not None:
+        text = _unquote(ns.filter[0]) if len(ns.filter) == 1 else " ".join(ns.filter)
+        text = None if text.strip().lower() in ("all", "*") else text
+    return DatasetArgs(ns.action, name, text, ns.last, ns.max_results, ns.traces)
+
+
+def parse_datasets(argv: list[str]) -> str | None:
+    """``%mlflow datasets [--name-like PATTERN]`` → the pattern (None: every dataset)."""
+    p = _parser("datasets", "List evaluation datasets of every age, newest update first.")
+    p.add_argument(
+        "--name-like", metavar="PATTERN", help="names containing PATTERN (or a LIKE pattern: qa_%%)"
+    )
+    return p.parse_args(argv).name_like
+
+
 def parse_status(argv: list[str]) -> None:
     p = _parser("status", "Show where MLflow data goes now.")
     p.parse_args(argv)
@@ -329,4 +410,6 @@ FLAGS: dict[str, list[str]] = {
     "diff": ["last", "--help"],
     "traces": [*sorted(_TRACES_VALUE_FLAGS), "--help"],
     "status": ["--help"],
+    "dataset": ["create", "add", "show", "--from", "--traces", "--last", "--max", "--help"],
+    "datasets": ["--name-like", "--help"],
 }

@@ -54,6 +54,9 @@ class MlflowMagics(Magics):
       %mlflow diff TRACE_A TRACE_B          compare two traces span by span (or `last`)
       %mlflow traces [FILTER] [--last 20m] [--max N] [--name N] [--status OK|ERROR]
                      [--tag k=v ...] [--order-by EXPR ...] [--experiment NAME] [--page-size N]
+      %mlflow dataset create|add NAME (--from FILTER [--last D] [--max N] | --traces VAR)
+      %mlflow dataset show NAME             the records; edit expectations in the grid
+      %mlflow datasets [--name-like PATTERN]
 
     Examples
     --------
@@ -70,6 +73,9 @@ class MlflowMagics(Magics):
       %mlflow diff tr-0123456789abcdef0123456789abcdef last
       t = %mlflow traces trace.status = 'ERROR' --last 2h --tag env=dev
       t.selected                          # trace ids ticked in the table
+      ds = %mlflow dataset create qa-v1 --traces t
+      ds.set_expectations(ds.records[0].record_id, expected_facts=["MLflow is open source"])
+      mlflow.genai.evaluate(data=ds.dataset, scorers=[...])
       %config MlflowMagics.display = 'html'
     """
 
@@ -98,6 +104,8 @@ class MlflowMagics(Magics):
             "show": self._show,
             "diff": self._diff,
             "traces": self._traces,
+            "dataset": self._dataset,
+            "datasets": self._datasets,
             "trace": self._trace_line,
             _BEGIN: self._trace_begin,
         }
@@ -283,6 +291,49 @@ class MlflowMagics(Magics):
             raise BadInput(f"Cannot search traces: {problem}.")
         return TraceTable(mlflow.MlflowClient(), args.query, page_size=args.page_size)
 
+    def _dataset(self, argv: list[str]):
+        import mlflow
+
+        from mlflow_magics import datasets
+        from mlflow_magics.views.dataset_view import DatasetView
+
+        args = commands.parse_dataset(re.sub(r"^\s*dataset\b", "", self._line, count=1))
+        problem = self._store_problem()
+        if problem:
+            raise BadInput(f"Cannot reach datasets: {problem}.")
+        client = mlflow.MlflowClient()
+        with _mlflow_refusal():
+            name = datasets.check_name(args.name, client.tracking_uri)
+            if args.action == "show":
+                return DatasetView(client, datasets.find_dataset(client, name))
+            if args.traces is not None:
+                traces = datasets.trace_ids_from(self._variable(args.traces))
+            else:
+                traces = datasets.search_traces(client, args.filter, args.last, args.max_results)
+            result = datasets.add_traces(client, name, traces, create=args.action == "create")
+            return DatasetView(client, datasets.open_dataset(client, result.dataset_id), result)
+
+    def _datasets(self, argv: list[str]):
+        import mlflow
+
+        from mlflow_magics.datasets import list_datasets
+        from mlflow_magics.views.dataset_view import DatasetList
+
+        pattern = commands.parse_datasets(argv)
+        problem = self._store_problem()
+        if problem:
+            raise BadInput(f"Cannot list datasets: {problem}.")
+        with _mlflow_refusal():
+            return DatasetList(list_datasets(mlflow.MlflowClient(), pattern), pattern)
+
+    def _variable(self, name: str):
+        if name not in self.shell.user_ns:
+            raise BadInput(
+                f"No variable {name!r} in this notebook; --traces takes a trace table "
+                "(`t = %mlflow traces …`), a DataFrame from mlflow.search_traces or a list of ids."
+            )
+        return self.shell.user_ns[name]
+
     def _trace_line(self, argv: list[str]):
         raise UsageError(
             "`trace` is a cell command: put `%%mlflow trace` on the first line of the cell, "
@@ -398,6 +449,24 @@ class MlflowMagics(Magics):
                 return ["trace"]
             return list(commands.SUBCOMMANDS)
         return commands.FLAGS.get(words[1], [])
+
+
+@contextlib.contextmanager
+def _mlflow_refusal():
+    """MLflow refusing a dataset call (bad name, bad value) becomes one BadInput sentence."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        yield
+    except MlflowException as e:
+        if e.error_code not in (
+            "INVALID_PARAMETER_VALUE",
+            "RESOURCE_DOES_NOT_EXIST",
+            "BAD_REQUEST",
+        ):
+            raise
+        reason = str(e.message).strip().splitlines()[0]
+        raise BadInput(f"MLflow refused: {reason}") from e
 
 
 @functools.lru_cache(maxsize=64)

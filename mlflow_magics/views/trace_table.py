@@ -134,6 +134,7 @@ class TraceTable:
         self._table_widget = None
         self._detail = None
         self.opened: Any = None
+        self.dataset_note: str = ""
         self._reset(*self._fetch(0, None, self.filter_string, self.order_by))
 
     # -- paging ---------------------------------------------------------------------------
@@ -300,6 +301,11 @@ class TraceTable:
         self._sync()
         return len(self._selected)
 
+    def all_trace_ids(self) -> list[str]:
+        """Every trace id the search matches (up to ``--max``), ids only; the selection is
+        left as it is."""
+        return self._all_ids()[0]
+
     def _all_ids(self) -> tuple[list[str], bool]:
         """Every matching id (up to ``--max``) and whether ``--max`` stopped the walk."""
         ids: list[str] = []
@@ -352,6 +358,28 @@ class TraceTable:
 
             self._detail.children = (ipywidgets.HTML(view.to_html()),)
         return view
+
+    # -- datasets -------------------------------------------------------------------------
+
+    def add_to_dataset(self, name: str):
+        """Add the selected traces (else every match) to evaluation dataset ``name``, creating
+        it if missing; what "Add selected to dataset…" does. Returns the
+        :class:`~mlflow_magics.datasets.MergeResult`; its sentence shows under the table."""
+        from mlflow_magics.datasets import add_traces, trace_ids_from
+
+        if not self._selected:
+            raise BadInput("Select traces first: tick rows, or use select_all_matching().")
+        result = add_traces(self._client, name, trace_ids_from(self))
+        self.dataset_note = result.sentence()
+        if self._table_widget is not None:
+            self._table_widget.dataset_note = self.dataset_note
+        return result
+
+    def dataset_names(self) -> list[str]:
+        """Names of the datasets in the store, for the "Add selected to dataset…" picker."""
+        from mlflow_magics.datasets import list_datasets
+
+        return sorted({d.name for d in list_datasets(self._client)})
 
     # -- export ---------------------------------------------------------------------------
 

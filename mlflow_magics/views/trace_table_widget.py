@@ -44,6 +44,15 @@ class TraceTableWidget(anywidget.AnyWidget):
         help="{count: selected traces in all pages, on_page: ids of this page's selected rows}."
     ).tag(sync=True)
 
+    dataset_names = traitlets.List(
+        traitlets.Unicode(),
+        help='Names of the store\'s datasets, for the "Add selected to dataset…" picker; '
+        "filled when the picker opens.",
+    ).tag(sync=True)
+    dataset_note = traitlets.Unicode(
+        "", help="What the last \"Add selected to dataset…\" did: 'n added, m already present'."
+    ).tag(sync=True)
+
     def __init__(self, table, **kwargs: Any) -> None:
         self._table = table
         super().__init__(**kwargs)
@@ -93,9 +102,14 @@ class TraceTableWidget(anywidget.AnyWidget):
             table.open(str(content.get("trace_id", "")))
         elif action == "compare":
             table.compare()
+        elif action == "list_datasets":
+            self.dataset_names = table.dataset_names()
+        elif action == "add_to_dataset":
+            table.add_to_dataset(str(content.get("name", "")))
+            self.dataset_names = table.dataset_names()
         else:
             raise BadInput(f"Unknown table action {action!r}.")
-        if action in ("open", "compare") and self.error:
+        if action in ("open", "compare", "add_to_dataset") and self.error:
             table.error = None
             self.error = ""
 

@@ -8,9 +8,13 @@
 //   reads  error      one sentence when the last action failed, else ""
 //   reads  order      {column: "time"|"duration"|"name"|"status"|"", descending}
 //   reads  selection  {count, on_page: ids of this page's selected rows}
+//   reads  dataset_names  names of the store's datasets (filled when the "Add selected to
+//                     dataset…" form opens)
+//   reads  dataset_note   the result of the last add: "n added, m already present"
 // Writes no trait: every control sends a message {action, ...} that Python answers by
 // updating the traits above (actions: filter, next, prev, sort, select, select_all, clear,
-// open, compare). Opened traces and comparisons appear in Python's detail area below.
+// open, compare, list_datasets, add_to_dataset {name}). Opened traces and comparisons appear
+// in Python's detail area below.
 //
 // Every value from a trace is untrusted: it reaches the DOM through textContent only.
 
@@ -117,8 +121,43 @@ function render({ model, el }) {
   selAll.addEventListener("click", () => send({ action: "select_all" }));
   clear.addEventListener("click", () => send({ action: "clear" }));
   compare.addEventListener("click", () => send({ action: "compare" }));
-  foot.append(prev, pageNo, next, count, h("span", "mlfm-tt-gap"), selCount, selAll, clear, compare);
+  const toDataset = h("button", "mlfm-tt-todataset", "Add selected to dataset…");
+  foot.append(prev, pageNo, next, count, h("span", "mlfm-tt-gap"), selCount, selAll, clear, compare, toDataset);
   root.appendChild(foot);
+
+  // "Add selected to dataset…": pick an existing dataset (datalist) or type a new name
+  const dsForm = h("div", "mlfm-tt-dsform");
+  const dsList = h("datalist");
+  dsList.id = `mlfm-tt-ds-${Math.random().toString(36).slice(2)}`;
+  const dsName = h("input", "mlfm-tt-dsname");
+  dsName.type = "text";
+  dsName.placeholder = "dataset: pick one or type a new name";
+  dsName.setAttribute("list", dsList.id);
+  const dsAdd = h("button", "mlfm-tt-dsadd", "Add");
+  const dsNote = h("span", "mlfm-tt-dsnote");
+  const addToDataset = () => {
+    const name = dsName.value.trim();
+    if (name) send({ action: "add_to_dataset", name });
+  };
+  dsAdd.addEventListener("click", addToDataset);
+  dsName.addEventListener("keydown", (e) => {
+    e.stopPropagation(); // keep JupyterLab's shortcuts out of the text box
+    if (e.key === "Enter") {
+      e.preventDefault();
+      addToDataset();
+    }
+  });
+  dsForm.append(dsName, dsList, dsAdd, dsNote);
+  dsForm.style.display = "none";
+  root.appendChild(dsForm);
+  toDataset.addEventListener("click", () => {
+    const open = dsForm.style.display === "none";
+    dsForm.style.display = open ? "" : "none";
+    if (open) {
+      send({ action: "list_datasets" });
+      dsName.focus();
+    }
+  });
 
   let lastClicked = -1; // row index of the last checkbox click, for shift-click ranges
   let boxes = [];
@@ -207,6 +246,16 @@ function render({ model, el }) {
     selCount.textContent = `${(sel.count || 0).toLocaleString()} selected`;
     compare.disabled = sel.count !== 2;
     clear.disabled = !sel.count;
+    toDataset.disabled = !sel.count;
+  }
+
+  function renderDatasets() {
+    dsList.replaceChildren(...(model.get("dataset_names") || []).map((n) => {
+      const option = h("option");
+      option.value = n;
+      return option;
+    }));
+    dsNote.textContent = model.get("dataset_note") || "";
   }
 
   function renderOrder() {
@@ -235,17 +284,21 @@ function render({ model, el }) {
   const onError = () => { renderError(); done(); };
   // Any reply from Python (even one that changes no trait, e.g. "open") ends the busy state.
   const onMsg = () => done();
+  const onDatasets = () => { renderDatasets(); done(); };
   model.on("change:page", onPage);
   model.on("change:selection", onSelection);
   model.on("change:order", onOrder);
   model.on("change:filter", onFilter);
   model.on("change:error", onError);
   model.on("msg:custom", onMsg);
+  model.on("change:dataset_names", onDatasets);
+  model.on("change:dataset_note", onDatasets);
 
   renderFilter();
   renderRows();
   renderOrder();
   renderError();
+  renderDatasets();
 
   return () => {
     model.off("change:page", onPage);
@@ -254,6 +307,8 @@ function render({ model, el }) {
     model.off("change:filter", onFilter);
     model.off("change:error", onError);
     model.off("msg:custom", onMsg);
+    model.off("change:dataset_names", onDatasets);
+    model.off("change:dataset_note", onDatasets);
   };
 }
 

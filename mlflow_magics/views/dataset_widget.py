@@ -1,0 +1,78 @@
+"""The dataset grid's widget: one page of records per synced trait, edits as messages.
+
+The front-end is ``mlflow_magics/widgets/dataset_view.js``. Saves, retries, paging and
+opening a source trace arrive as messages (``{"action": "save", "record_id": …, "fields":
+{…}}``, …) and call the same :class:`~mlflow_magics.views.dataset_view.DatasetView` methods a
+script would; the view pushes the new page, unsaved edits and note back through the traits.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+from mlflow_magics.errors import BadInput
+from mlflow_magics.views.trace_table_widget import _show_traceback
+
+_HERE = Path(__file__).resolve().parent.parent / "widgets"
+
+
+class DatasetWidget(anywidget.AnyWidget):
+    """Records with inputs, outputs, editable expectations and their source trace."""
+
+    _esm = _HERE / "dataset_view.js"
+    _css = _HERE / "dataset_view.css"
+
+    page = traitlets.Dict(
+        help="The page shown: {name, rows: [{id, inputs, outputs (bounded), source_trace, "
+        "expected_response, expected_facts, guidelines, other}], page, pages, total, start}."
+    ).tag(sync=True)
+    unsaved = traitlets.Dict(
+        help="Edits the store did not take: {record_id: {fields, reason}}; kept until saved."
+    ).tag(sync=True)
+    note = traitlets.Unicode("", help="What the last action did, in one sentence.").tag(sync=True)
+    error = traitlets.Unicode(
+        "", help="One sentence when the last action failed for another reason; else empty."
+    ).tag(sync=True)
+
+    def __init__(self, view, **kwargs: Any) -> None:
+        self._view = view
+        super().__init__(**kwargs)
+        self.on_msg(self._on_msg)
+
+    def _on_msg(self, _widget, content: dict[str, Any], _buffers) -> None:
+        try:
+            self.act(content)
+        finally:
+            self.send({"done": content.get("action")})
+
+    def act(self, content: dict[str, Any]) -> None:
+        """Do what one front-end message asks, as a click would."""
+        self.error = ""
+        try:
+            self._act(content)
+        except BadInput as e:
+            self.error = str(e)
+        except Exception as e:
+            self.error = f"{type(e).__name__}: {e}"
+            _show_traceback()
+
+    def _act(self, content: dict[str, Any]) -> None:
+        view = self._view
+        action = content.get("action")
+        if action == "save":
+            fields = content.get("fields") or {}
+            view.save(str(content.get("record_id", "")), **dict(fields))
+        elif action == "retry":
+            view.retry_unsaved()
+        elif action == "next":
+            view.next_page()
+        elif action == "prev":
+            view.prev_page()
+        elif action == "open":
+            view.open(str(content.get("trace_id", "")))
+        else:
+            raise BadInput(f"Unknown dataset action {action!r}.")
