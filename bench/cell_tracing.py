@@ -40,6 +40,8 @@ import sys
 import tempfile
 import time
 
+from _common import code_state  # bench/ is on sys.path when run as a script
+
 CODE = "x = sum(range(100))"
 VARIANTS = {
     "a": ("untraced", CODE),
@@ -49,29 +51,6 @@ VARIANTS = {
 }
 PASSES = ("back-to-back", "settled")
 GOAL_MS = 1.0
-
-
-def code_state() -> str:
-    """The commit of the code measured, and whether mlflow_magics/ had uncommitted edits."""
-    import subprocess
-
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    try:
-        head = subprocess.run(
-            ["git", "-C", root, "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", root, "status", "--porcelain", "--", "mlflow_magics"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + (" + uncommitted mlflow_magics/ edits" if dirty else "")
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -58,33 +58,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from _common import code_state  # bench/ is on sys.path when run as a script
+
 GOAL_KERNEL_MS = 300.0
 GOAL_PAYLOAD_BYTES = 10 * 1024 * 1024
 GOAL_HTML_BYTES = 2 * 1024 * 1024
 TOOLS = ("web_search", "sql_query", "calculator", "read_file", "http_get", "python_exec")
-
-
-def code_state() -> str:
-    """The commit of the code measured, and whether mlflow_magics/ had uncommitted edits."""
-    import subprocess
-
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    try:
-        head = subprocess.run(
-            ["git", "-C", root, "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", root, "status", "--porcelain", "--", "mlflow_magics"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + (" + uncommitted mlflow_magics/ edits" if dirty else "")
 
 
 class TraceBuilder:

@@ -26,6 +26,7 @@ from mlflow_magics.datasets import (
 )
 from mlflow_magics.errors import BadInput
 from mlflow_magics.views import display
+from mlflow_magics.views.detail_area import WithDetailArea
 from mlflow_magics.views.markup import Markup, join, tag
 from mlflow_magics.views.trace_table import clip, format_time
 
@@ -58,7 +59,7 @@ def _response_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, default=str)
 
 
-class DatasetView:
+class DatasetView(WithDetailArea):
     """One evaluation dataset: its records a page at a time, expectations editable.
 
     ``v.dataset`` is MLflow's ``EvaluationDataset`` (pass it to ``mlflow.genai.evaluate``);
@@ -82,10 +83,6 @@ class DatasetView:
         #: Edits not in the store yet: record id → {"fields": {...}, "reason": "..."}.
         self.unsaved: dict[str, dict[str, Any]] = {}
         self.note: str = merge.sentence() if merge else ""
-        self.opened: Any = None
-        self._widget = None
-        self._grid = None
-        self._detail = None
 
     @property
     def name(self) -> str:
@@ -176,17 +173,6 @@ class DatasetView:
         self.refresh()
         return count
 
-    def open(self, trace_id: str):
-        """The trace view of a record's source trace (shown under the grid)."""
-        from mlflow_magics.traces import get_trace
-        from mlflow_magics.views.trace_view import TraceView
-
-        view = TraceView(get_trace(self._client, trace_id))
-        self.opened = view
-        if self._detail is not None:
-            self._detail.children = (view.widget,)
-        return view
-
     # -- export -------------------------------------------------------------------------
 
     def to_pandas(self):
@@ -210,19 +196,10 @@ class DatasetView:
 
     # -- the widget ---------------------------------------------------------------------
 
-    @property
-    def widget(self):
-        """The interactive grid above its detail area (created on first use)."""
-        if self._widget is None:
-            import ipywidgets
+    def _control(self):
+        from mlflow_magics.views.dataset_widget import DatasetWidget
 
-            from mlflow_magics.views.dataset_widget import DatasetWidget
-
-            self._grid = DatasetWidget(self)
-            self._detail = ipywidgets.VBox()
-            self._widget = ipywidgets.VBox([self._grid, self._detail])
-            self._sync()
-        return self._widget
+        return DatasetWidget(self)
 
     def page_payload(self) -> dict[str, Any]:
         """The page as the widget receives it (one synced trait)."""
@@ -251,7 +228,7 @@ class DatasetView:
         }
 
     def _sync(self) -> None:
-        w = self._grid
+        w = self._control_widget
         if w is None:
             return
         with w.hold_sync():

@@ -11,16 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import anywidget
 import traitlets
 
 from mlflow_magics.errors import BadInput
-from mlflow_magics.views.trace_table_widget import _show_traceback
+from mlflow_magics.views.action_widget import ActionWidget
 
 _HERE = Path(__file__).resolve().parent.parent / "widgets"
 
 
-class DatasetWidget(anywidget.AnyWidget):
+class DatasetWidget(ActionWidget):
     """Records with inputs, outputs, editable expectations and their source trace."""
 
     _esm = _HERE / "dataset_view.js"
@@ -34,31 +33,10 @@ class DatasetWidget(anywidget.AnyWidget):
         help="Edits the store did not take: {record_id: {fields, reason}}; kept until saved."
     ).tag(sync=True)
     note = traitlets.Unicode("", help="What the last action did, in one sentence.").tag(sync=True)
-    error = traitlets.Unicode(
-        "", help="One sentence when the last action failed for another reason; else empty."
-    ).tag(sync=True)
 
     def __init__(self, view, **kwargs: Any) -> None:
         self._view = view
         super().__init__(**kwargs)
-        self.on_msg(self._on_msg)
-
-    def _on_msg(self, _widget, content: dict[str, Any], _buffers) -> None:
-        try:
-            self.act(content)
-        finally:
-            self.send({"done": content.get("action")})
-
-    def act(self, content: dict[str, Any]) -> None:
-        """Do what one front-end message asks, as a click would."""
-        self.error = ""
-        try:
-            self._act(content)
-        except BadInput as e:
-            self.error = str(e)
-        except Exception as e:
-            self.error = f"{type(e).__name__}: {e}"
-            _show_traceback()
 
     def _act(self, content: dict[str, Any]) -> None:
         view = self._view

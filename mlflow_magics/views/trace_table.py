@@ -35,6 +35,7 @@ from mlflow_magics.trace_search import (
     search_page,
 )
 from mlflow_magics.views import display
+from mlflow_magics.views.detail_area import WithDetailArea
 from mlflow_magics.views.markup import Markup, join, tag
 
 PAGE_SIZE = 25
@@ -99,7 +100,7 @@ def _tags_text(row: TraceRow) -> str:
     return text + (f" +{len(tags) - TAGS_CAP}" if len(tags) > TAGS_CAP else "")
 
 
-class TraceTable:
+class TraceTable(WithDetailArea):
     """Traces matching a search, a page at a time, with a selection you can hand to Python.
 
     ``t.trace_ids`` / ``t.rows`` are the page shown; ``t.selected`` the selected trace ids;
@@ -130,10 +131,6 @@ class TraceTable:
         self.order_by: tuple[str, ...] = tuple(query.order_by) or DEFAULT_ORDER
         self._sort: tuple[str, bool] | None = ("time", True) if not query.order_by else None
         self._selected: dict[str, None] = {}
-        self._widget = None
-        self._table_widget = None
-        self._detail = None
-        self.opened: Any = None
         self.dataset_note: str = ""
         self._reset(*self._fetch(0, None, self.filter_string, self.order_by))
 
@@ -308,33 +305,30 @@ class TraceTable:
 
     def _all_ids(self) -> tuple[list[str], bool]:
         """Every matching id (up to ``--max``) and whether ``--max`` stopped the walk."""
-        ids: list[str] = []
+        return self._walk(
+            lambda size, token: search_ids(
+                self._client, self.experiment_ids, self.filter_string, self.order_by, size, token
+            )
+        )
+
+    def _walk(self, fetch) -> tuple[list, bool]:
+        """Items from every page of the search, fetched in bulk-sized pages, up to ``--max``;
+        and whether ``--max`` stopped the walk. ``fetch(size, token)`` → (items, next token).
+        """
+        items: list = []
         token: str | None = None
         while True:
             size = bulk_page_size(self._client)
             if self.max_results is not None:
-                size = min(size, self.max_results - len(ids))
+                size = min(size, self.max_results - len(items))
                 if size <= 0:
-                    return ids, True
-            page_ids, token = search_ids(
-                self._client, self.experiment_ids, self.filter_string, self.order_by, size, token
-            )
-            ids.extend(page_ids)
-            if token is None or not page_ids:
-                return ids, False
+                    return items, True
+            page_items, token = fetch(size, token)
+            items.extend(page_items)
+            if token is None or not page_items:
+                return items, False
 
     # -- opening and comparing ------------------------------------------------------------
-
-    def open(self, trace_id: str):
-        """Load ``trace_id`` with its spans; return its trace view (shown under the table)."""
-        from mlflow_magics.traces import get_trace
-        from mlflow_magics.views.trace_view import TraceView
-
-        view = TraceView(get_trace(self._client, trace_id))
-        self.opened = view
-        if self._detail is not None:
-            self._detail.children = (view.widget,)
-        return view
 
     def compare(self, trace_a: str | None = None, trace_b: str | None = None):
         """Compare two traces (by default the two selected, in selection order); return the
@@ -351,13 +345,10 @@ class TraceTable:
             trace_a, trace_b = self.selected
         if trace_a is None or trace_b is None:
             raise BadInput("Compare needs two trace ids, e.g. `t.compare(t.trace_ids[0], …)`.")
-        view = DiffView(diff_traces(self._client, trace_a, trace_b))
-        self.opened = view
-        if self._detail is not None:
-            import ipywidgets
+        import ipywidgets
 
-            self._detail.children = (ipywidgets.HTML(view.to_html()),)
-        return view
+        view = DiffView(diff_traces(self._client, trace_a, trace_b))
+        return self._show(view, ipywidgets.HTML(view.to_html()))
 
     # -- datasets -------------------------------------------------------------------------
 
@@ -371,8 +362,8 @@ class TraceTable:
             raise BadInput("Select traces first: tick rows, or use select_all_matching().")
         result = add_traces(self._client, name, trace_ids_from(self))
         self.dataset_note = result.sentence()
-        if self._table_widget is not None:
-            self._table_widget.dataset_note = self.dataset_note
+        if self._control_widget is not None:
+            self._control_widget.dataset_note = self.dataset_note
         return result
 
     def dataset_names(self) -> list[str]:
@@ -406,43 +397,20 @@ class TraceTable:
         return pd.DataFrame.from_records(records, columns=["trace_id", *COLUMNS])
 
     def _all_rows(self) -> list[TraceRow]:
-        rows: list[TraceRow] = []
-        token: str | None = None
-        while True:
-            size = bulk_page_size(self._client)
-            if self.max_results is not None:
-                size = min(size, self.max_results - len(rows))
-                if size <= 0:
-                    break
+        def fetch(size: int, token: str | None):
             page = search_page(
                 self._client, self.experiment_ids, self.filter_string, self.order_by, size, token
             )
-            rows.extend(page.rows)
-            token = page.next_token
-            if token is None or not page.rows:
-                break
-        return rows
+            return page.rows, page.next_token
+
+        return self._walk(fetch)[0]
 
     # -- the widget -----------------------------------------------------------------------
 
-    @property
-    def widget(self):
-        """The interactive table above its detail area (created on first use)."""
-        if self._widget is None:
-            import ipywidgets
+    def _control(self):
+        from mlflow_magics.views.trace_table_widget import TraceTableWidget
 
-            from mlflow_magics.views.trace_table_widget import TraceTableWidget
-
-            self._table_widget = TraceTableWidget(self)
-            self._detail = ipywidgets.VBox()
-            self._widget = ipywidgets.VBox([self._table_widget, self._detail])
-            self._sync()
-        return self._widget
-
-    @property
-    def detail_children(self) -> tuple:
-        """What the detail area under the widget shows (a trace widget or a diff)."""
-        return tuple(self._detail.children) if self._detail is not None else ()
+        return TraceTableWidget(self)
 
     def page_payload(self) -> dict[str, Any]:
         """The page as the widget receives it (one synced trait)."""
@@ -458,7 +426,7 @@ class TraceTable:
         }
 
     def _sync(self) -> None:
-        w = self._table_widget
+        w = self._control_widget
         if w is None:
             return
         with w.hold_sync():
@@ -470,7 +438,7 @@ class TraceTable:
             self._sync_selection()
 
     def _sync_selection(self) -> None:
-        w = self._table_widget
+        w = self._control_widget
         if w is None:
             return
         on_page = [i for i in self.trace_ids if i in self._selected]

@@ -9,19 +9,18 @@ stays in Python: the browser gets the count and which rows of its page are selec
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
-import anywidget
 import traitlets
 
 from mlflow_magics.errors import BadInput
+from mlflow_magics.views.action_widget import ActionWidget
 
 _HERE = Path(__file__).resolve().parent.parent / "widgets"
 
 
-class TraceTableWidget(anywidget.AnyWidget):
+class TraceTableWidget(ActionWidget):
     """Rows, paging, filter box, sorting and selection for a :class:`TraceTable`."""
 
     _esm = _HERE / "trace_table.js"
@@ -33,9 +32,6 @@ class TraceTableWidget(anywidget.AnyWidget):
     ).tag(sync=True)
     filter = traitlets.Unicode(
         "", help="The filter applied now, in MLflow's search_traces syntax (empty: all)."
-    ).tag(sync=True)
-    error = traitlets.Unicode(
-        "", help="One sentence when the last action failed (e.g. a malformed filter); else empty."
     ).tag(sync=True)
     order = traitlets.Dict(
         help="The sort applied now: {column: time|duration|name|status|'', descending}."
@@ -56,26 +52,13 @@ class TraceTableWidget(anywidget.AnyWidget):
     def __init__(self, table, **kwargs: Any) -> None:
         self._table = table
         super().__init__(**kwargs)
-        self.on_msg(self._on_msg)
 
-    def _on_msg(self, _widget, content: dict[str, Any], _buffers) -> None:
-        try:
-            self.act(content)
-        finally:
-            # The reply ends the front-end's busy state, also for actions that change no trait.
-            self.send({"done": content.get("action")})
+    def _before_action(self) -> None:
+        pass  # the table's own error stays shown until an action replaces or clears it
 
-    def act(self, content: dict[str, Any]) -> None:
-        """Do what one front-end message asks, as a click would: a user mistake becomes the
-        one-sentence ``error``; anything else also shows its traceback in the kernel."""
-        try:
-            self._act(content)
-        except BadInput as e:
-            self._table.error = str(e)
-            self.error = str(e)
-        except Exception as e:
-            self.error = f"{type(e).__name__}: {e}"
-            _show_traceback()
+    def _refused(self, sentence: str) -> None:
+        self._table.error = sentence
+        self.error = sentence
 
     def _act(self, content: dict[str, Any]) -> None:
         table = self._table
@@ -112,17 +95,3 @@ class TraceTableWidget(anywidget.AnyWidget):
         if action in ("open", "compare", "add_to_dataset") and self.error:
             table.error = None
             self.error = ""
-
-
-def _show_traceback() -> None:
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython is a dependency
-        return
-    shell = get_ipython()
-    if shell is not None:
-        shell.showtraceback()
-    else:
-        import traceback
-
-        traceback.print_exc(file=sys.stderr)
