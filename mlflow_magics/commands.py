@@ -26,6 +26,7 @@ SUBCOMMANDS: dict[str, str] = {
     "traces": "[FILTER] [--last 20m] [--max N] [--status OK|ERROR] …: the trace table",
     "dataset": "create|add NAME (--from FILTER | --traces VAR), show NAME: evaluation datasets",
     "datasets": "[--name-like PATTERN]: every evaluation dataset, with record counts",
+    "evaluate": "(cell) --data D [--predict FN]: run the scorers listed in the cell, live grid",
 }
 
 USAGE = """\
@@ -395,6 +396,63 @@ def parse_datasets(argv: list[str]) -> str | None:
     return p.parse_args(argv).name_like
 
 
+@dataclass(frozen=True)
+class EvaluateArgs:
+    data: str
+    predict: str | None = None
+    run_name: str | None = None
+    judge: str | None = None
+    max_workers: int | None = None
+    scorers: str | None = None
+
+
+def parse_evaluate(argv: list[str], cell: bool) -> EvaluateArgs:
+    """``%%mlflow evaluate --data D [--predict FN] …`` with scorers in the body, or the line
+    form with ``--scorers "Safety(), my_scorer"``."""
+    p = _parser(
+        "evaluate",
+        "Run scorers over data with mlflow.genai.evaluate, watching rows arrive. As a cell "
+        "magic, each body line is one scorer expression (MLflow's built-in scorers need no "
+        "import); on one line, pass --scorers.",
+        cell=cell,
+    )
+    p.usage = (
+        "%%%%mlflow evaluate --data NAME|VAR [--predict FN] [--run-name R] [--judge MODEL_URI] "
+        "[--max-workers N]\n  <one scorer expression per line>\n"
+        '       %%mlflow evaluate --data NAME|VAR --scorers "Safety(), my_scorer" [...]'
+    )
+    p.add_argument(
+        "--data",
+        required=True,
+        metavar="NAME|VAR",
+        help="a variable (DatasetView, EvaluationDataset, DataFrame, list of records, "
+        "TraceTable) or the name of an evaluation dataset",
+    )
+    p.add_argument(
+        "--predict",
+        metavar="FN",
+        help="a function of the record's inputs; without it, the outputs in the data are scored",
+    )
+    p.add_argument("--run-name", metavar="R", help="name of the MLflow run (default: MLflow's)")
+    p.add_argument(
+        "--judge",
+        metavar="MODEL_URI",
+        help="judge model for the built-in LLM judges not given one (openai:/gpt-4o-mini)",
+    )
+    p.add_argument(
+        "--max-workers", type=_positive_int, metavar="N", help="records evaluated at once"
+    )
+    p.add_argument("--scorers", metavar="EXPRS", help="line form: comma-separated scorers")
+    ns = p.parse_args(argv)
+    if cell and ns.scorers is not None:
+        p.error("list the scorers in the cell body, or use --scorers on one line, not both")
+    if not cell and ns.scorers is None:
+        p.error(
+            'needs --scorers "Safety(), my_scorer" (or use %%mlflow evaluate with one scorer per line)'
+        )
+    return EvaluateArgs(ns.data, ns.predict, ns.run_name, ns.judge, ns.max_workers, ns.scorers)
+
+
 def parse_status(argv: list[str]) -> None:
     p = _parser("status", "Show where MLflow data goes now.")
     p.parse_args(argv)
@@ -412,4 +470,13 @@ FLAGS: dict[str, list[str]] = {
     "status": ["--help"],
     "dataset": ["create", "add", "show", "--from", "--traces", "--last", "--max", "--help"],
     "datasets": ["--name-like", "--help"],
+    "evaluate": [
+        "--data",
+        "--predict",
+        "--run-name",
+        "--judge",
+        "--max-workers",
+        "--scorers",
+        "--help",
+    ],
 }

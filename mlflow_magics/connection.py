@@ -172,6 +172,24 @@ def ui_base(tracking_uri: str, databricks_host: str | None = None) -> str | None
     return None
 
 
+def run_url(experiment_id: str | None, run_id: str | None) -> str | None:
+    """The web UI page of a run, where a UI exists (a tracking server or Databricks)."""
+    import mlflow
+
+    if not (experiment_id and run_id):
+        return None
+    tracking = mlflow.get_tracking_uri()
+    host = None
+    if tracking.startswith("databricks"):
+        host = os.environ.get("DATABRICKS_HOST") or _safe_databricks_host(tracking)
+    base = ui_base(tracking, host)
+    if not base:
+        return None
+    if host:
+        return f"{base}/ml/experiments/{experiment_id}/runs/{run_id}"
+    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
+
+
 def current_status(health: StoreHealth | None = None) -> Status:
     """Tracking/registry URI, experiment, active run, Databricks host and UI links."""
     import mlflow

@@ -57,6 +57,9 @@ class MlflowMagics(Magics):
       %mlflow dataset create|add NAME (--from FILTER [--last D] [--max N] | --traces VAR)
       %mlflow dataset show NAME             the records; edit expectations in the grid
       %mlflow datasets [--name-like PATTERN]
+      %%mlflow evaluate --data NAME|VAR [--predict FN] [--run-name R] [--judge MODEL_URI]
+                       [--max-workers N]    one scorer expression per body line; live grid
+      %mlflow evaluate --data NAME|VAR --scorers "Safety(), my_scorer" [same flags]
 
     Examples
     --------
@@ -75,7 +78,13 @@ class MlflowMagics(Magics):
       t.selected                          # trace ids ticked in the table
       ds = %mlflow dataset create qa-v1 --traces t
       ds.set_expectations(ds.records[0].record_id, expected_facts=["MLflow is open source"])
-      mlflow.genai.evaluate(data=ds.dataset, scorers=[...])
+      %%mlflow evaluate --data qa-v1 --predict agent --judge openai:/gpt-4o-mini
+      Safety()
+      Guidelines(name="concise", guidelines="The answer is under 100 words.")
+      my_code_scorer
+
+      ev = _                              # the EvalView: ev.metrics, ev.to_pandas()
+      ev.add_failing_to_dataset("qa-hard")
       %config MlflowMagics.display = 'html'
     """
 
@@ -106,6 +115,7 @@ class MlflowMagics(Magics):
             "traces": self._traces,
             "dataset": self._dataset,
             "datasets": self._datasets,
+            "evaluate": self._evaluate,
             "trace": self._trace_line,
             _BEGIN: self._trace_begin,
         }
@@ -174,6 +184,8 @@ class MlflowMagics(Magics):
             print(commands.usage())
             return None
         if cell is not None:
+            if name == "evaluate":
+                return self._run_handler(lambda: self._evaluate(rest, cell))
             if name != "trace":
                 raise UsageError(
                     f"`%%mlflow {name}` is not a cell command; use `%mlflow {name}` on one line."
@@ -183,8 +195,12 @@ class MlflowMagics(Magics):
         if handler is None:
             raise commands.unknown_subcommand(name)
         self._line = line  # `traces` re-reads its FILTER from it: shlex drops the quotes
+        return self._run_handler(lambda: handler(rest))
+
+    @staticmethod
+    def _run_handler(call: Callable[[], Any]):
         try:
-            return handler(rest)
+            return call()
         except commands.HelpShown:
             return None
         except BadInput as e:
@@ -334,6 +350,66 @@ class MlflowMagics(Magics):
             )
         return self.shell.user_ns[name]
 
+    def _evaluate(self, argv: list[str], cell: str | None = None):
+        import mlflow
+
+        from mlflow_magics import datasets, scoring
+        from mlflow_magics.views.eval_view import EvalView
+
+        args = commands.parse_evaluate(argv, cell=cell is not None)
+        sources = (
+            scoring.cell_scorers(cell)
+            if cell is not None
+            else scoring.listed_scorers(args.scorers or "")
+        )
+        scorers = scoring.build_scorers(sources, self.shell.user_ns, judge=args.judge)
+        predict = None
+        if args.predict is not None:
+            predict = self.shell.user_ns.get(args.predict)
+            if not callable(predict):
+                raise BadInput(
+                    f"--predict {args.predict}: no function of that name in this notebook"
+                    + ("" if predict is None else f" (it is a {type(predict).__name__})")
+                    + "."
+                )
+        problem = self._store_problem()
+        if problem:
+            raise BadInput(f"Cannot evaluate: {problem}.")
+        client = mlflow.MlflowClient()
+        with _mlflow_refusal():
+            if args.data in self.shell.user_ns:
+                data = scoring.eval_data(client, self.shell.user_ns[args.data], args.data)
+            else:
+                name = datasets.check_name(args.data, client.tracking_uri)
+                dataset = datasets.find_dataset(client, name)
+                data = scoring.eval_data(client, dataset, name)
+        scoring.check_judges(scorers)
+        view = EvalView(
+            client, [s.name for s in scorers], data.total, data.label, run_name=args.run_name
+        )
+        view.show_live()
+        outcome = None
+        try:
+            with _mlflow_refusal():
+                outcome = scoring.run_evaluation(
+                    data,
+                    scorers,
+                    predict_fn=predict,
+                    run_name=args.run_name,
+                    max_workers=args.max_workers,
+                    on_record=view.add,
+                    on_run=view.set_run,
+                )
+        except BaseException as e:
+            view.finish(None, failure=f"The evaluation failed: {type(e).__name__}: {e}")
+            raise
+        view.finish(outcome)
+        if outcome.interrupted:
+            # The live grid stays as the record of what finished; Ctrl-C still stops the cell.
+            raise KeyboardInterrupt
+        view.close_live()
+        return view
+
     def _trace_line(self, argv: list[str]):
         raise UsageError(
             "`trace` is a cell command: put `%%mlflow trace` on the first line of the cell, "
@@ -446,7 +522,7 @@ class MlflowMagics(Magics):
         completing_first = len(words) == 1 or (len(words) == 2 and not event.line.endswith(" "))
         if completing_first:
             if event.line.lstrip().startswith("%%"):
-                return ["trace"]
+                return ["trace", "evaluate"]
             return list(commands.SUBCOMMANDS)
         return commands.FLAGS.get(words[1], [])
 

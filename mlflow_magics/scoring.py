@@ -1,0 +1,483 @@
+"""Running scorers over data with ``mlflow.genai.evaluate``, reporting each record as it finishes.
+
+The evaluation itself is MLflow's, unchanged: its thread pools, retries, judges, assessments on
+the traces, metrics on the run and its ``EvaluationResult``. What this module adds:
+
+- reading scorer expressions (one per cell line, or a comma list) in the user's namespace, with
+  MLflow's built-in scorers importable by name, and one sentence for a line that does not work;
+- ``--judge``: the judge model for the built-in judges that were not given one;
+- a judge preflight: an LLM judge whose server cannot be reached is one sentence (which model,
+  which base URL) before anything runs, not a minute of retries per record;
+- a per-record callback (:class:`RecordScored`) while MLflow runs, for the live grid. MLflow has
+  no public hook for this, so :func:`run_evaluation` wraps its per-record scoring function
+  (``harness._compute_eval_scores``, present from 3.5 to today) for the duration of the call.
+  Without it the evaluation still runs; the grid then fills in at the end.
+
+No IPython and no display here: the magic and :mod:`mlflow_magics.views.eval_view` do that.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import difflib
+import os
+import socket
+import threading
+import time
+import urllib.parse
+from collections import ChainMap
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlflow_magics.errors import BadInput
+from mlflow_magics.verdicts import Verdict, read_feedback
+
+
+@dataclass(frozen=True)
+class ScorerSource:
+    """One scorer expression and where it came from (``line 3`` of the cell, ``item 2``)."""
+
+    where: str
+    text: str
+
+
+@dataclass(frozen=True)
+class RecordScored:
+    """One record whose scorers all finished: what the live grid shows in its row."""
+
+    trace_id: str | None
+    inputs: Any
+    outputs: Any
+    expectations: Any
+    verdicts: dict[str, Verdict]
+    error: str | None = None
+
+
+@dataclass
+class EvalOutcome:
+    """What :func:`run_evaluation` ends with: MLflow's result, or how far an interrupted run got."""
+
+    run_id: str | None
+    result: Any = None
+    interrupted: bool = False
+    records: list[RecordScored] = field(default_factory=list)
+
+
+# -- scorers --------------------------------------------------------------------------------
+
+
+def builtin_scorers() -> dict[str, Any]:
+    """MLflow's built-in scorer classes and the ``scorer`` decorator, by name."""
+    import mlflow.genai.scorers as scorers_module
+    from mlflow.genai.scorers import Scorer
+
+    names: dict[str, Any] = {"scorer": scorers_module.scorer}
+    for name in dir(scorers_module):
+        value = getattr(scorers_module, name)
+        if isinstance(value, type) and issubclass(value, Scorer) and value is not Scorer:
+            names[name] = value
+    return names
+
+
+def cell_scorers(body: str) -> list[ScorerSource]:
+    """The scorer expressions of a cell body: one per non-blank, non-comment line."""
+    sources = []
+    for number, line in enumerate(body.splitlines(), start=1):
+        text = line.strip()
+        if text and not text.startswith("#"):
+            sources.append(ScorerSource(f"line {number}", text))
+    return sources
+
+
+def listed_scorers(text: str) -> list[ScorerSource]:
+    """The scorer expressions of ``--scorers "Safety(), my_scorer"`` (a comma list)."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as e:
+        raise BadInput(
+            f"--scorers {text!r} is not a comma-separated list of Python expressions ({e.msg})."
+        ) from e
+    items = tree.body.elts if isinstance(tree.body, ast.Tuple) else [tree.body]
+    return [
+        ScorerSource(f"item {i}", ast.get_source_segment(text.strip(), node) or "")
+        for i, node in enumerate(items, start=1)
+    ]
+
+
+def build_scorers(
+    sources: list[ScorerSource], namespace: Mapping[str, Any], judge: str | None = None
+) -> list[Any]:
+    """Evaluate each expression in ``namespace`` (the user's names win over MLflow's built-ins).
+
+    A built-in class given bare (``Safety``) is instantiated; a plain function becomes a code
+    scorer, as ``@scorer`` would make it. ``judge`` becomes the model of every LLM judge that
+    was not given one.
+    """
+    from mlflow.genai.scorers import Scorer, scorer
+
+    if not sources:
+        raise BadInput(
+            "No scorers: list one scorer expression per line under `%%mlflow evaluate`, "
+            'or pass --scorers "Safety(), my_scorer".'
+        )
+    builtins = builtin_scorers()
+    user_globals = namespace if isinstance(namespace, dict) else dict(namespace)
+    scope = ChainMap(user_globals, builtins)
+    made = []
+    for source in sources:
+        try:
+            code = compile(source.text, f"<{source.where}>", "eval")
+        except SyntaxError as e:
+            raise BadInput(
+                f"Scorer {source.where} `{source.text}` is not a Python expression ({e.msg})."
+            ) from e
+        try:
+            value = eval(code, user_globals, scope)  # the user's own cell, like IPython runs it
+        except NameError as e:
+            raise BadInput(_unknown_name(source, e, scope)) from e
+        except Exception as e:
+            raise BadInput(
+                f"Scorer {source.where} `{source.text}` raised {type(e).__name__}: {e}"
+            ) from e
+        if isinstance(value, type) and issubclass(value, Scorer):
+            try:
+                value = value()
+            except Exception as e:
+                raise BadInput(
+                    f"Scorer {source.where}: `{source.text}()` raised {type(e).__name__}: {e}"
+                ) from e
+        if not isinstance(value, Scorer):
+            if callable(value) and not isinstance(value, type):
+                value = scorer(value)
+            else:
+                raise BadInput(
+                    f"Scorer {source.where} `{source.text}` is a {type(value).__name__}, not a "
+                    "scorer (a built-in like Safety(), an @scorer function, or a function)."
+                )
+        made.append(value)
+    names = [s.name for s in made]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise BadInput(
+            f"Two scorers are named {duplicates[0]!r}; give one a name= so their columns differ."
+        )
+    if judge:
+        for s in made:
+            if _is_llm_judge(s) and not s.model:
+                s.model = judge
+    return made
+
+
+def _unknown_name(source: ScorerSource, error: NameError, scope: Mapping[str, Any]) -> str:
+    name = getattr(error, "name", None) or str(error).split("'")[1 if "'" in str(error) else 0]
+    known = [k for k in scope if not k.startswith("_")]
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    hint = f"; did you mean `{close[0]}`?" if close else "; define it in a cell above first."
+    return f"Scorer {source.where}: unknown name `{name}` in `{source.text}`{hint}"
+
+
+def _is_llm_judge(scorer: Any) -> bool:
+    from mlflow.genai.judges.base import Judge
+
+    return isinstance(scorer, Judge) and "model" in type(scorer).model_fields
+
+
+# -- judges ---------------------------------------------------------------------------------
+
+_reachable: dict[str, float] = {}
+_REACHABLE_FOR = 60.0
+
+
+def judge_models(scorers: list[Any]) -> list[str]:
+    """The model URI each LLM judge will call (MLflow's default where none was given)."""
+    models: list[str] = []
+    for s in scorers:
+        if _is_llm_judge(s):
+            model = s.model or _default_judge_model()
+            if model and model not in models:
+                models.append(model)
+    return models
+
+
+def _default_judge_model() -> str | None:
+    try:
+        from mlflow.genai.judges.utils import get_default_model
+    except ImportError:  # pragma: no cover - older layouts
+        return None
+    return get_default_model()
+
+
+def check_judges(scorers: list[Any], timeout: float = 3.0) -> None:
+    """Refuse, in one sentence, a judge that cannot answer: no key, or its server unreachable.
+
+    Only OpenAI-protocol judges (``openai:/…``, which honour ``OPENAI_BASE_URL``) are probed;
+    other providers are left to MLflow.
+    """
+    for model in judge_models(scorers):
+        provider, _, _name = model.partition(":/")
+        if provider != "openai":
+            continue
+        base = (
+            os.environ.get("OPENAI_API_BASE")
+            or os.environ.get("OPENAI_BASE_URL")
+            or "https://api.openai.com/v1"
+        )
+        if not os.environ.get("OPENAI_API_KEY"):
+            raise BadInput(
+                f"The judge {model} needs OPENAI_API_KEY (and OPENAI_BASE_URL for an "
+                "OpenAI-compatible server); set it, or pass --judge MODEL_URI."
+            )
+        problem = _unreachable(base, timeout)
+        if problem:
+            raise BadInput(
+                f"The judge {model} at {base} is unreachable ({problem}); start it, point "
+                "OPENAI_BASE_URL at a server that answers, or pass --judge MODEL_URI."
+            )
+
+
+def _unreachable(base_url: str, timeout: float) -> str | None:
+    """Why nothing accepts a connection at ``base_url``'s host and port, else None."""
+    if time.monotonic() - _reachable.get(base_url, -_REACHABLE_FOR) < _REACHABLE_FOR:
+        return None
+    parts = urllib.parse.urlsplit(base_url)
+    if not parts.hostname:
+        return "not an http(s) URL"
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            pass
+    except TimeoutError:
+        return f"no answer in {timeout:g} s"
+    except OSError as e:
+        return e.strerror or type(e).__name__
+    _reachable[base_url] = time.monotonic()
+    return None
+
+
+# -- data -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvalData:
+    """What ``--data`` named, ready for ``mlflow.genai.evaluate``: the data and its size."""
+
+    data: Any
+    total: int | None
+    label: str
+    dataset_name: str | None = None
+
+
+def eval_data(client, value: Any, label: str) -> EvalData:
+    """Read ``--data``'s value: a DatasetView, EvaluationDataset, DataFrame, list or TraceTable."""
+    import pandas as pd
+
+    from mlflow_magics import datasets
+
+    kind = type(value).__name__
+    if kind == "DatasetView":
+        value = value.dataset
+        kind = type(value).__name__
+    if kind == "EvaluationDataset" or hasattr(value, "merge_records"):
+        return EvalData(value, _dataset_size(value), label, getattr(value, "name", None))
+    if kind == "TraceTable":
+        ids = datasets.trace_ids_from(value)
+        if not ids:
+            raise BadInput(f"`{label}` matched no traces; nothing to evaluate.")
+        return EvalData(datasets.load_traces(client, ids), len(ids), label)
+    if isinstance(value, pd.DataFrame):
+        if value.empty:
+            raise BadInput(f"`{label}` is an empty DataFrame; nothing to evaluate.")
+        return EvalData(value, len(value), label)
+    if isinstance(value, (list, tuple)):
+        if not value:
+            raise BadInput(f"`{label}` is an empty list; nothing to evaluate.")
+        return EvalData(list(value), len(value), label)
+    raise BadInput(
+        f"`{label}` is a {kind}; --data takes a dataset name, a DatasetView, a DataFrame, "
+        "a list of records or a TraceTable."
+    )
+
+
+def _dataset_size(dataset) -> int | None:
+    try:
+        return len(dataset.to_df())  # MLflow caches the records; evaluate reads them again free
+    except Exception:
+        return None
+
+
+# -- running --------------------------------------------------------------------------------
+
+
+def run_evaluation(
+    data: EvalData,
+    scorers: list[Any],
+    *,
+    predict_fn: Callable[..., Any] | None = None,
+    run_name: str | None = None,
+    max_workers: int | None = None,
+    on_record: Callable[[RecordScored], None] | None = None,
+    on_run: Callable[[str], None] | None = None,
+) -> EvalOutcome:
+    """Run ``mlflow.genai.evaluate`` in an MLflow run, calling ``on_record`` per finished record.
+
+    An active run is reused, as MLflow does, unless ``run_name`` asks for a new (nested) one.
+    Ctrl-C ends the run as KILLED and returns what finished, with ``interrupted`` set; the
+    caller decides whether to re-raise. ``on_record`` runs on MLflow's worker threads: keep it
+    cheap and thread-safe; what it raises is dropped, never MLflow's.
+    """
+    import mlflow
+
+    outcome = EvalOutcome(run_id=None)
+    lock = threading.Lock()
+    open_ = threading.Event()
+    open_.set()
+
+    def record(item: Any, feedbacks: list[Any]) -> None:
+        if not open_.is_set():
+            return
+        row = record_from(item, feedbacks)
+        with lock:
+            outcome.records.append(row)
+        if on_record is not None:
+            with contextlib.suppress(Exception):
+                on_record(row)
+
+    started = None
+    if run_name is not None or mlflow.active_run() is None:
+        started = mlflow.start_run(run_name=run_name, nested=mlflow.active_run() is not None)
+    run = mlflow.active_run()
+    outcome.run_id = run.info.run_id if run else None
+    if on_run is not None and outcome.run_id:
+        on_run(outcome.run_id)
+    status = "FINISHED"
+    try:
+        with _watch_records(record), _quiet_evaluate(), _workers(max_workers):
+            outcome.result = mlflow.genai.evaluate(
+                data=data.data, scorers=scorers, predict_fn=predict_fn
+            )
+    except KeyboardInterrupt:
+        status = "KILLED"
+        outcome.interrupted = True
+    except BaseException:
+        status = "FAILED"
+        raise
+    finally:
+        open_.clear()
+        if started is not None:
+            mlflow.end_run(status)
+    return outcome
+
+
+def record_from(item: Any, feedbacks: list[Any]) -> RecordScored:
+    """A finished record as the grid shows it, from MLflow's eval item and its feedback."""
+    from mlflow.entities import Feedback
+
+    verdicts: dict[str, Verdict] = {}
+    for fb in feedbacks:
+        if isinstance(fb, Feedback):
+            verdicts[fb.name] = read_feedback(fb)
+    trace = getattr(item, "trace", None)
+    inputs = getattr(item, "inputs", None)
+    outputs = getattr(item, "outputs", None)
+    if trace is not None and (inputs is None or outputs is None):
+        inputs = inputs if inputs is not None else _trace_io(trace, "inputs")
+        outputs = outputs if outputs is not None else _trace_io(trace, "outputs")
+    return RecordScored(
+        trace_id=trace.info.trace_id if trace is not None else None,
+        inputs=inputs,
+        outputs=outputs,
+        expectations=getattr(item, "expectations", None) or None,
+        verdicts=verdicts,
+        error=getattr(item, "error_message", None),
+    )
+
+
+def _trace_io(trace: Any, which: str) -> Any:
+    try:
+        root = trace.data._get_root_span()
+        return getattr(root, which) if root is not None else None
+    except Exception:
+        return None
+
+
+@contextlib.contextmanager
+def _watch_records(record: Callable[[Any, list[Any]], None]) -> Iterator[None]:
+    """Wrap MLflow's per-record scoring so each finished record is reported."""
+    try:
+        from mlflow.genai.evaluation import harness
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    original = getattr(harness, "_compute_eval_scores", None)
+    if original is None:  # pragma: no cover - a future MLflow; the grid fills at the end
+        yield
+        return
+
+    def compute_eval_scores(*args: Any, **kwargs: Any):
+        result = original(*args, **kwargs)
+        try:
+            item = kwargs.get("eval_item", args[0] if args else None)
+            feedbacks = result if isinstance(result, list) else getattr(result, "assessments", [])
+            record(item, list(feedbacks))
+        except Exception:
+            pass
+        return result
+
+    harness._compute_eval_scores = compute_eval_scores
+    try:
+        yield
+    finally:
+        harness._compute_eval_scores = original
+
+
+@contextlib.contextmanager
+def _quiet_evaluate() -> Iterator[None]:
+    """Hide MLflow's own progress bar and "view the results in the UI" banner: the grid is both."""
+    patches = []
+    with contextlib.suppress(ImportError):
+        from mlflow.genai.evaluation import base, harness
+
+        if hasattr(harness, "tqdm"):
+            patches.append((harness, "tqdm", None))
+        if hasattr(base, "display_evaluation_output"):
+            patches.append((base, "display_evaluation_output", lambda *a, **k: None))
+        if hasattr(harness, "complete_eval_futures_with_progress_base"):  # MLflow < 3.7
+            patches.append((harness, "complete_eval_futures_with_progress_base", _complete_quietly))
+    saved = [(obj, name, getattr(obj, name)) for obj, name, _ in patches]
+    for obj, name, value in patches:
+        setattr(obj, name, value)
+    try:
+        yield
+    finally:
+        for obj, name, value in saved:
+            setattr(obj, name, value)
+
+
+def _complete_quietly(futures: list[Any]) -> list[Any]:
+    """Older MLflow's futures collector, without its tqdm bar, and stoppable: on Ctrl-C the
+    records not started are cancelled, so the pool's exit does not wait for all of them."""
+    try:
+        return [f.result() for f in futures]
+    except KeyboardInterrupt:
+        for f in futures:
+            f.cancel()
+        raise
+
+
+@contextlib.contextmanager
+def _workers(max_workers: int | None) -> Iterator[None]:
+    if max_workers is None:
+        yield
+        return
+    key = "MLFLOW_GENAI_EVAL_MAX_WORKERS"
+    before = os.environ.get(key)
+    os.environ[key] = str(max_workers)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = before
