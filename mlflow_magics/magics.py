@@ -104,6 +104,7 @@ class MlflowMagics(Magics):
 
         self.health = StoreHealth(self.health_timeout)
         self.tracer = CellTracer(warn=self._warn, problem=self._store_problem)
+        self.last_evaluation = None
         display_mode.set_mode(self.display)
         self._handlers: dict[str, Callable[[list[str]], Any]] = {
             "status": self._status,
@@ -381,12 +382,21 @@ class MlflowMagics(Magics):
                 data = scoring.eval_data(client, self.shell.user_ns[args.data], args.data)
             else:
                 name = datasets.check_name(args.data, client.tracking_uri)
-                dataset = datasets.find_dataset(client, name)
+                try:
+                    dataset = datasets.find_dataset(client, name)
+                except BadInput as e:
+                    reason = str(e)
+                    raise BadInput(
+                        f"--data {args.data}: no variable of that name in this notebook, and "
+                        f"{reason[0].lower()}{reason[1:]}"
+                    ) from e
                 data = scoring.eval_data(client, dataset, name)
         scoring.check_judges(scorers)
         view = EvalView(
             client, [s.name for s in scorers], data.total, data.label, run_name=args.run_name
         )
+        view.workers = scoring.workers_for(args.max_workers, client.tracking_uri)
+        self.last_evaluation = view  # also reachable after Ctrl-C, which returns nothing
         view.show_live()
         outcome = None
         try:

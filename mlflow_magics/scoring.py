@@ -353,7 +353,8 @@ def run_evaluation(
         on_run(outcome.run_id)
     status = "FINISHED"
     try:
-        with _watch_records(record), _quiet_evaluate(), _workers(max_workers):
+        workers = workers_for(max_workers, mlflow.get_tracking_uri())
+        with _watch_records(record), _quiet_evaluate(), _workers(workers):
             outcome.result = mlflow.genai.evaluate(
                 data=data.data, scorers=scorers, predict_fn=predict_fn
             )
@@ -466,12 +467,32 @@ def _complete_quietly(futures: list[Any]) -> list[Any]:
         raise
 
 
+#: Records evaluated at once on a SQLite store when neither ``--max-workers`` nor MLflow's own
+#: variable says: MLflow's default of 10 (two pools of 10 threads writing traces) makes SQLite's
+#: single writer thrash. Measured on 70 records with one code scorer: 10 workers 122 s, 8 workers
+#: 6.7 s, 6 workers 6.1 s, 1 worker 5.9 s. Six keeps LLM judges concurrent.
+SQLITE_WORKERS = 6
+_WORKERS_ENV = "MLFLOW_GENAI_EVAL_MAX_WORKERS"
+
+
+def workers_for(max_workers: int | None, tracking_uri: str) -> int | None:
+    """How many records to evaluate at once: the flag, else MLflow's setting, else a SQLite
+    limit; None leaves MLflow's default."""
+    if max_workers is not None:
+        return max_workers
+    if os.environ.get(_WORKERS_ENV):
+        return None
+    if tracking_uri.startswith("sqlite:"):
+        return SQLITE_WORKERS
+    return None
+
+
 @contextlib.contextmanager
 def _workers(max_workers: int | None) -> Iterator[None]:
     if max_workers is None:
         yield
         return
-    key = "MLFLOW_GENAI_EVAL_MAX_WORKERS"
+    key = _WORKERS_ENV
     before = os.environ.get(key)
     os.environ[key] = str(max_workers)
     try:

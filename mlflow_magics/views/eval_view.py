@@ -104,6 +104,7 @@ class EvalView(WithDetailArea):
         self.total = total
         self.data_label = data_label
         self.run_name = run_name
+        self.workers: int | None = None
         self.rows: list[RecordScored] = []
         self.result: Any = None
         self.run_id: str | None = None
@@ -339,6 +340,7 @@ class EvalView(WithDetailArea):
             "run_url": self.run_url or "",
             "data": self.data_label,
             "shown": min(len(self.rows), WIDGET_ROWS),
+            "workers": self.workers,
         }
 
     # -- static tiers ----------------------------------------------------------------------

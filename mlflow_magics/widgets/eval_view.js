@@ -2,7 +2,7 @@
 //
 // Synced traits (the Python side is mlflow_magics/views/eval_widget.py):
 //   reads  header   {status: running|done|interrupted|failed, done, total, elapsed, run_id,
-//                    run_name, run_url, data, shown}
+//                    run_name, run_url, data, shown, workers}
 //   reads  scorers  [{name, text, mean, passed, failed, errors}]: summary over the rows so far
 //   reads  rows     [{i, trace_id, inputs, outputs, error, v: {scorer: [kind, label, rationale, error]}}]
 //   reads  note     one sentence about the run or the last action
@@ -69,7 +69,8 @@ function render({ model, el }) {
     const word = { running: "Evaluating", done: "Evaluated", interrupted: "Interrupted", failed: "Failed" }[hd.status] || "";
     const of = total !== null ? `${hd.done}/${total}` : `${hd.done}`;
     const run = hd.run_name || hd.run_id ? ` · run ${hd.run_name || hd.run_id}` : "";
-    status.textContent = `${word} ${hd.data || ""} · ${of} records · ${Number(hd.elapsed || 0).toFixed(1)} s${run}`;
+    const atOnce = hd.workers ? ` · ${hd.workers} at a time` : "";
+    status.textContent = `${word} ${hd.data || ""} · ${of} records · ${Number(hd.elapsed || 0).toFixed(1)} s${atOnce}${run}`;
     root.dataset.status = hd.status || "";
     fill.style.width = total ? `${Math.min(100, (100 * hd.done) / total)}%` : hd.status === "running" ? "0%" : "100%";
     const url = String(hd.run_url || "");
