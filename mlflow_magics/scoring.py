@@ -451,9 +451,18 @@ def _watch_records(record: Callable[[Any, list[Any]], None]) -> Iterator[None]:
         harness._compute_eval_scores = original
 
 
+#: MLflow loggers whose INFO lines repeat what the grid shows (its one-sample dry run).
+_CHATTY_LOGGERS = ("mlflow.genai.utils.data_validation",)
+
+
 @contextlib.contextmanager
 def _quiet_evaluate() -> Iterator[None]:
     """Hide MLflow's own progress bar and "view the results in the UI" banner: the grid is both."""
+    import logging
+
+    levels = [(logging.getLogger(n), logging.getLogger(n).level) for n in _CHATTY_LOGGERS]
+    for logger, _ in levels:
+        logger.setLevel(logging.WARNING)
     patches = []
     with contextlib.suppress(ImportError):
         from mlflow.genai.evaluation import base, harness
@@ -472,6 +481,8 @@ def _quiet_evaluate() -> Iterator[None]:
     finally:
         for obj, name, value in saved:
             setattr(obj, name, value)
+        for logger, level in levels:
+            logger.setLevel(level)
 
 
 def _complete_quietly(futures: list[Any]) -> list[Any]:

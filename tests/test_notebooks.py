@@ -6,6 +6,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from judge_server import JudgeServer
 from nbclient import NotebookClient
 
 NOTEBOOKS = sorted(
@@ -19,10 +20,20 @@ NOTEBOOKS = sorted(
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    # The LLM judges of the evaluation notebook call tests/judge_server.py, an
+    # OpenAI-compatible server standing in for an LLM (none is reachable here); the kernel
+    # inherits these variables. No network: MLflow's model catalog comes from its bundle.
+    judge = JudgeServer().start()
+    monkeypatch.setenv("OPENAI_BASE_URL", judge.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    monkeypatch.setenv("MLFLOW_MODEL_CATALOG_URI", "")
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(
-        nb, kernel_name="python3", timeout=300, resources={"metadata": {"path": str(tmp_path)}}
-    ).execute()
+    try:
+        NotebookClient(
+            nb, kernel_name="python3", timeout=300, resources={"metadata": {"path": str(tmp_path)}}
+        ).execute()
+    finally:
+        judge.stop()
     assert (tmp_path / "mlflow.db").exists()  # the embedded store, in the notebook's folder
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.output_type == "error"]

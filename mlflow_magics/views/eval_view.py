@@ -354,8 +354,10 @@ class EvalView(WithDetailArea):
             "failed": "Failed",
         }[self.status]
         run = f" · run {self.run_id}" if self.run_id else ""
+        at_once = f" · {self.workers} at a time" if self.workers else ""
         return (
-            f"{word} {self.data_label}: {len(self.rows)}{total} records · {self.elapsed:.1f} s{run}"
+            f"{word} {self.data_label}: {len(self.rows)}{total} records · "
+            f"{self.elapsed:.1f} s{at_once}{run}"
         )
 
     def _text(self) -> str:
@@ -367,7 +369,9 @@ class EvalView(WithDetailArea):
         with self._lock:
             rows = list(self.rows[:TEXT_ROWS])
         for r in rows:
-            marks = "  ".join(f"{n}={verdict_text(v)}" for n, v in r.verdicts.items())
+            marks = "  ".join(
+                f"{n}={verdict_text(r.verdicts[n])}" for n in self.scorer_names if n in r.verdicts
+            )
             lines.append(f"  · {preview(r.inputs, 60)} → {preview(r.outputs, 60)}  {marks}")
             if r.error:
                 lines.append(f"      predict error: {clip(r.error, 200)}")
