@@ -429,3 +429,25 @@ def test_sqlite_store_evaluates_a_few_records_at_a_time(monkeypatch):
     assert scoring.workers_for(None, "http://127.0.0.1:5000") is None
     monkeypatch.setenv("MLFLOW_GENAI_EVAL_MAX_WORKERS", "12")
     assert scoring.workers_for(None, "sqlite:///mlflow.db") is None
+
+
+def test_predict_errors_show_on_their_row_and_mlflow_refusals_are_one_sentence(shell):
+    shell.run(CODE_SCORERS)
+    shell.run(
+        "def agent(question):\n"
+        "    if question == 'q1':\n"
+        "        raise RuntimeError('the model timed out')\n"
+        "    return 'ok'\n"
+    )
+    shell.user_ns["qs"] = [{"inputs": {"question": f"q{i}"}} for i in range(3)]
+    view = shell.run('%mlflow evaluate --data qs --predict agent --scorers "short"')
+    assert len(view.rows) == 3
+    broken = next(r for r in view.rows if r.inputs == {"question": "q1"})
+    assert "the model timed out" in broken.error
+    assert "predict error: " in view._text() and "the model timed out" in view._html()
+    shell.user_ns["bad"] = ["just a string", "another"]
+    with pytest.raises(UsageError, match=r"^MLflow refused: .*dictionar"):
+        shell.run('%mlflow evaluate --data bad --scorers "short"')
+    magics = shell.magics_manager.registry["MlflowMagics"]
+    assert magics.last_evaluation.status == "failed"
+    assert mlflow.active_run() is None

@@ -33,7 +33,7 @@ from mlflow_magics.views.trace_table import clip
 PREVIEW_CAP = 300
 RATIONALE_CAP = 2000
 #: Rows the widget carries (the rest are in ``to_pandas()``), the HTML and text tiers show.
-WIDGET_ROWS = 2000
+WIDGET_ROWS = 1000
 HTML_ROWS = 50
 TEXT_ROWS = 20
 #: How often the live display is refreshed while records arrive.
@@ -117,6 +117,7 @@ class EvalView(WithDetailArea):
         self._lock = threading.Lock()
         self._version = 0
         self._pushed = -1
+        self._payloads: list[dict[str, Any]] = []
         self._handle: Any = None
         self._ticker: threading.Thread | None = None
         self._stop = threading.Event()
@@ -195,7 +196,8 @@ class EvalView(WithDetailArea):
             self._handle = None
 
     def _tick(self) -> None:
-        while not self._stop.wait(TICK):
+        # Every push re-sends the rows trait whole, so big runs refresh less often.
+        while not self._stop.wait(TICK * (1 + len(self.rows) // 300)):
             self._push()
 
     def _push(self) -> None:
@@ -312,7 +314,11 @@ class EvalView(WithDetailArea):
         if w is None:
             return
         with self._lock:
-            rows = [_row_payload(i, r) for i, r in enumerate(self.rows[:WIDGET_ROWS])]
+            done = len(self._payloads)
+            self._payloads.extend(
+                _row_payload(done + i, r) for i, r in enumerate(self.rows[done:WIDGET_ROWS])
+            )
+            rows = list(self._payloads) if len(self._payloads) != len(w.rows) else None
         with w.hold_sync():
             w.header = self._header()
             w.scorers = [
@@ -326,7 +332,8 @@ class EvalView(WithDetailArea):
                 }
                 for s in self.summary
             ]
-            w.rows = rows
+            if rows is not None:
+                w.rows = rows
             w.note = self.note
 
     def _header(self) -> dict[str, Any]:
