@@ -13,13 +13,13 @@ import os
 import signal
 import socket
 import time
-from html.parser import HTMLParser
 
 import mlflow
 import pandas as pd
 import pytest
 from IPython.core.error import UsageError
 from judge_server import FAIL_MARKER, JudgeServer
+from test_magics import _parse_html
 
 from mlflow_magics import scoring
 from mlflow_magics.views import display
@@ -312,19 +312,6 @@ def test_ctrl_c_keeps_finished_rows_and_marks_the_run_killed(shell):
 # -- tiers ---------------------------------------------------------------------------------------
 
 
-def _parse(markup: str) -> tuple[set[str], list[tuple[str, str | None]]]:
-    tags: set[str] = set()
-    attrs: list[tuple[str, str | None]] = []
-
-    class Collect(HTMLParser):
-        def handle_starttag(self, tag, tag_attrs):
-            tags.add(tag)
-            attrs.extend(tag_attrs)
-
-    Collect().feed(markup)
-    return tags, attrs
-
-
 def test_hostile_outputs_and_rationales_are_escaped_in_every_tier(shell):
     shell.user_ns["data"] = [
         {"inputs": {"question": SCRIPT}, "outputs": IMG},
@@ -339,7 +326,7 @@ def test_hostile_outputs_and_rationales_are_escaped_in_every_tier(shell):
     )
     view = shell.run("%%mlflow evaluate --data data\nhostile\n")
     html = view._html()
-    tags, attrs = _parse(html)
+    tags, attrs = _parse_html(html)
     assert tags <= {"div", "strong", "table", "tr", "th", "td", "details", "summary", "a"}
     assert not [a for a, _ in attrs if a.startswith("on")]
     assert "&lt;script&gt;" in html and "&lt;img" in html
