@@ -170,6 +170,8 @@ class EvalView(WithDetailArea):
             self.status = "done"
         self._changed()
         self._stop.set()
+        if self._ticker is not None and self._ticker is not threading.current_thread():
+            self._ticker.join(timeout=5)  # one pusher at a time: the last push is this one
         self._push()
 
     def _changed(self) -> None:
