@@ -644,7 +644,7 @@ def _int_or_none(value: Any) -> int | None:
     return None if value is None or value == "" else int(value)
 
 
-def _record(client, kind: str, name: str, move: Move, tags: dict[str, str]) -> Move:
+def _record(client, kind: str, name: str, move: Move, tags: Iterable[str]) -> Move:
     """Write ``move`` as its own tag; prune the oldest beyond :data:`HISTORY_MAX`."""
     now_ms = int(time.time() * 1000)
     key = f"{HISTORY_PREFIX}{now_ms:013d}.{secrets.token_hex(4)}"
@@ -698,6 +698,7 @@ def move_alias(
     gate: bool = False,
     force: bool = False,
     versions: list[int] | None = None,
+    history: list[str] | None = None,
     undo: bool = False,
 ) -> MoveResult:
     """Point ``alias`` at ``version``; record who, when and from where.
@@ -705,13 +706,21 @@ def move_alias(
     ``expected``: the version the caller saw the alias on (None: not set); if it points
     elsewhere now the move is refused with :class:`StaleAlias`. ``gate``: refuse unless the
     candidate's latest evaluation regressed no scorer shared with the current version's
-    (:func:`gate_check`); ``force`` moves anyway and records the regressions. ``versions``:
-    the version numbers the caller knows (saves a read)."""
+    (:func:`gate_check`); ``force`` moves anyway and records the regressions.
+
+    A board passes what it read: ``versions`` (the version numbers) and ``history`` (the
+    history tag keys, for pruning); then the stale check reads only this alias instead of
+    the whole prompt / model."""
     check_kind(kind)
     check_alias(alias)
-    aliases, tags = current_aliases(client, kind, name)
-    target = _check_version(client, kind, name, version, aliases, versions)
-    before = aliases.get(alias)
+    if history is not None and versions is not None and _is_number(version):
+        aliases, keys = None, history
+        before = _alias_now(client, kind, name, alias)
+    else:
+        aliases, tags = current_aliases(client, kind, name)
+        keys = list(tags)
+        before = aliases.get(alias)
+    target = _check_version(client, kind, name, version, aliases or {}, versions)
     _check_not_stale(kind, name, alias, before, expected)
     user, when = current_user(), utc_now()
     if before == target:
@@ -719,13 +728,12 @@ def move_alias(
         return MoveResult(kind, name, move, changed=False)
     seen = None
     if gate:
+        if versions is None and not _version_exists(client, kind, name, target):
+            raise BadInput(_no_version(client, kind, name, target, None))
         seen = gate_check(client, kind, name, before, target)
         if not seen.passed and not force:
             raise GateRefused(_gate_refusal(kind, name, alias, seen), seen)
-    if kind == "prompt":
-        client.set_prompt_alias(name, alias, target)
-    else:
-        client.set_registered_model_alias(name, alias, str(target))
+    _set_alias(client, kind, name, alias, target)
     forced = bool(gate and force and seen is not None and not seen.passed)
     move = Move(
         alias,
@@ -737,7 +745,26 @@ def move_alias(
         gate=seen.summary() if seen is not None else "",
         undo=undo,
     )
-    return MoveResult(kind, name, _record(client, kind, name, move, tags), seen)
+    return MoveResult(kind, name, _record(client, kind, name, move, keys), seen)
+
+
+def _is_number(version: Any) -> bool:
+    return re.fullmatch(r"[vV]?\d+", str(version).strip()) is not None
+
+
+def _alias_now(client, kind: str, name: str, alias: str) -> int | None:
+    """The version ``alias`` points at now (None: not set), in one small read."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        mv = client._get_registry_client().get_model_version_by_alias(name, alias)
+    except MlflowException as e:
+        if _missing(e):
+            return None
+        raise
+    except Exception:  # a store without it (Unity Catalog prompts): read every alias
+        return current_aliases(client, kind, name)[0].get(alias)
+    return int(mv.version)
 
 
 def delete_alias(
@@ -758,7 +785,7 @@ def delete_alias(
     else:
         client.delete_registered_model_alias(name, alias)
     move = Move(alias, before, None, current_user(), utc_now(), undo=undo)
-    return MoveResult(kind, name, _record(client, kind, name, move, tags))
+    return MoveResult(kind, name, _record(client, kind, name, move, list(tags)))
 
 
 def undo(client, kind: str, name: str, alias: str, *, expected: Any = _UNSET) -> MoveResult:
@@ -791,6 +818,35 @@ def _check_not_stale(kind, name, alias, now: int | None, expected: Any) -> None:
     )
 
 
+def _set_alias(client, kind: str, name: str, alias: str, version: int) -> None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        if kind == "model":
+            client.set_registered_model_alias(name, alias, str(version))
+            return
+        # MlflowClient.set_prompt_alias first re-reads the version, then makes this store
+        # call. The stale check's entity read has just proven the prompt, and the store
+        # refuses a missing version itself, so a move costs about what the raw call does.
+        client._get_registry_client().set_prompt_alias(name, alias, version)
+    except MlflowException as e:
+        if _missing(e):
+            raise BadInput(_no_version(client, kind, name, version, None)) from e
+        raise
+    _forget_cached_alias(client, name, alias)
+
+
+def _forget_cached_alias(client, name: str, alias: str) -> None:
+    """Drop MLflow's cached ``prompts:/NAME@ALIAS`` as its own set_prompt_alias does (the
+    cache exists from MLflow 3.7 on)."""
+    try:
+        from mlflow.prompt.registry_utils import PromptCache
+    except ImportError:
+        return
+    with contextlib.suppress(Exception):
+        PromptCache.get_instance().delete(name, alias=alias, registry_uri=client._registry_uri)
+
+
 def _check_version(client, kind, name, version: Any, aliases, versions) -> int:
     text = str(version).strip()
     match = re.fullmatch(r"[vV]?(\d+)", text)
@@ -800,18 +856,24 @@ def _check_version(client, kind, name, version: Any, aliases, versions) -> int:
         hint = _did_you_mean(text, list(aliases))
         raise BadInput(f"Version {text!r} of {kind} {name!r} is not a number or an alias.{hint}")
     number = int(match[1])
-    if versions is not None and number in versions:
+    # Without the caller's list, the store's own refusal of a missing version is the check
+    # (see _set_alias): one read fewer per move.
+    if versions is None or number in versions:
         return number
-    if versions is None and _version_exists(client, kind, name, number):
-        return number
-    numbers = (
-        versions if versions is not None else [v.number for v, _ in _versions(client, kind, name)]
-    )
-    close = _closest_version(number, numbers)
+    raise BadInput(_no_version(client, kind, name, number, versions))
+
+
+def _no_version(client, kind: str, name: str, number: int, versions: list[int] | None) -> str:
+    if versions is None:
+        try:
+            versions = [v.number for v, _ in _versions(client, kind, name)]
+        except Exception:  # only for the hint
+            versions = []
+    close = _closest_version(number, versions)
     hint = f" Did you mean v{close}?" if close is not None else ""
-    raise BadInput(
-        f"{kind.capitalize()} {name!r} has no version {number}; it has {_version_span(numbers)}."
-        f"{hint}"
+    return (
+        f"{kind.capitalize()} {name!r} has no version {number}; it has "
+        f"{_version_span(versions)}.{hint}"
     )
 
 

@@ -189,6 +189,7 @@ class AliasBoard:
                     gate=pending.gate,
                     force=pending.force,
                     versions=board.numbers,
+                    history=[m.key for m in board.moves],
                     undo=pending.action == "undo",
                 )
         except registry.StaleAlias:
