@@ -274,7 +274,7 @@ class MoveResult:
             return (
                 f"{what}: {self.move.alias} already points at {_v(self.move.after)}; nothing moved."
             )
-        verb = "deleted" if self.move.after is None else ("undone" if self.move.undo else "moved")
+        verb = "undone" if self.move.undo else ("deleted" if self.move.after is None else "moved")
         line = f"{what}: {self.move.arrow()} ({verb}"
         if self.move.forced:
             line += ", forced past the gate"

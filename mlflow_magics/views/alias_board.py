@@ -168,7 +168,7 @@ class AliasBoard:
         self.note = "Cancelled; nothing moved."
         self._sync()
 
-    def confirm(self) -> MoveResult:
+    def confirm(self) -> MoveView:
         """Do the planned change, unless the alias moved since the board was drawn (then the
         board is refreshed and the change refused) or the gate refuses it."""
         pending, board = self.pending, self._one()
@@ -205,7 +205,7 @@ class AliasBoard:
         self.board = registry.read_board(self._client, self.kind, board.name)
         self.note = result.sentence()
         self._sync()
-        return result
+        return MoveView(result)
 
     def _one(self) -> Board:
         if self.board is None:
