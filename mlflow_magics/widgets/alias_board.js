@@ -236,7 +236,7 @@ function render({ model, el }) {
   function renderPending() {
     const p = model.get("pending") || {};
     pendingBar.style.display = p.alias ? "" : "none";
-    pendingText.textContent = p.alias ? `${p.text} ` : "";
+    pendingText.textContent = p.alias ? p.text : "";
   }
 
   function renderDiff() {
