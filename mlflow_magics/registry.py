@@ -517,20 +517,45 @@ def _versions(client, kind: str, name: str) -> list[tuple[Version, list[str]]]:
     token = None
     while True:
         if kind == "prompt":
-            page = client.search_prompt_versions(name, max_results=PAGE, page_token=token)
+            page, token = _prompt_version_page(client, name, token)
             out.extend((_prompt_version(p), list(p.aliases or [])) for p in page)
         else:
             page = client.search_model_versions(
                 f"name = {_quote(name)}", max_results=PAGE, page_token=token
             )
             out.extend((_model_version(m), list(m.aliases or [])) for m in page)
-        token = getattr(page, "token", None)
+            token = getattr(page, "token", None)
         if not token or not page:
             break
     out.sort(key=lambda pair: pair[0].number, reverse=True)
     if kind == "model":
         out = _with_metrics(client, out)
     return out
+
+
+def _prompt_version_page(client, name: str, token: str | None) -> tuple[list, str | None]:
+    """One page of prompt versions and the next page's token."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        page = client.search_prompt_versions(name, max_results=PAGE, page_token=token)
+    except MlflowException as e:
+        if "only available in Unity Catalog" not in str(e):
+            raise
+        # MLflow 3.5 searches prompt versions only in Unity Catalog; elsewhere they are the
+        # registered model's versions, which its registry client finds and converts.
+        from mlflow.prompt.registry_utils import model_version_to_prompt_version
+
+        page = client._get_registry_client().search_model_versions(
+            f"name = {_quote(name)} AND tag.`{_IS_PROMPT}` = 'true'",
+            max_results=PAGE,
+            page_token=token,
+        )
+        items = [model_version_to_prompt_version(mv) for mv in page]
+        return items, getattr(page, "token", None)
+    # MLflow 3.5 on Unity Catalog answers with a response object instead of a PagedList.
+    items = getattr(page, "prompt_versions", page)
+    return list(items), getattr(page, "next_page_token", None) or getattr(page, "token", None)
 
 
 def _prompt_version(p) -> Version:
@@ -540,7 +565,7 @@ def _prompt_version(p) -> Version:
         author=p.user_id or "",
         created_ms=p.creation_timestamp,
         template=p.template,
-        model_config=p.model_config or None,
+        model_config=getattr(p, "model_config", None) or None,  # MLflow 3.7+
         response_format=_safe(lambda: p.response_format) or None,
     )
 

@@ -4,6 +4,7 @@ versions, evaluation runs linked to them by MLflow, and a registered model)."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import shutil
 from html.parser import HTMLParser
@@ -23,6 +24,19 @@ TEMPLATES = [
     f"You answer questions about MLflow, briefly.\n{SCRIPT}\nQuestion: {{{{question}}}}",
 ]
 MESSAGES = ["first", "shorter answers", f"hostile {IMG}"]
+#: Prompt versions carry a model config from newer MLflow on (not 3.5); a response format always.
+HAS_MODEL_CONFIG = "model_config" in inspect.signature(mlflow.genai.register_prompt).parameters
+FORMAT = {"type": "object", "properties": {"answer": {"type": "string"}}}
+
+
+def settings(i: int) -> dict:
+    """Version ``i + 1``'s settings: v3 adds a response format and raises the temperature."""
+    out: dict = {"response_format": FORMAT if i == 2 else None}
+    if HAS_MODEL_CONFIG:
+        out["model_config"] = {"temperature": 0.0 if i < 2 else 0.7, "max_tokens": 200}
+    return out
+
+
 #: Mean of the `correct` scorer in the evaluation run linked to each prompt version.
 CORRECT = {1: 1.0, 2: 1.0, 3: 0.5}
 
@@ -39,7 +53,7 @@ def build_registry(uri: str) -> None:
                 "qa",
                 template=template,
                 commit_message=MESSAGES[i],
-                model_config={"temperature": 0.0 if i < 2 else 0.7, "max_tokens": 200},
+                **settings(i),
             )
         mlflow.genai.register_prompt("other", template="Hi {{name}}", commit_message="one")
         mlflow.set_experiment("qa-evals")
@@ -201,7 +215,8 @@ def test_prompt_board_shows_versions_with_aliases_drawn_on_them(shell):
     v1 = board.board.version(1)
     assert v1.message == "first"
     assert v1.template == TEMPLATES[0]
-    assert v1.model_config == {"temperature": 0.0, "max_tokens": 200}
+    assert v1.model_config == settings(0).get("model_config")
+    assert board.board.version(3).response_format == FORMAT
     text = board.to_text()
     assert "aliases: production → v2, staging → v3, latest → v3" in text
     assert "v3  [staging, latest]" in text
@@ -409,9 +424,14 @@ def test_diff_prompt_gives_template_lines_and_settings(shell):
     view = shell.run("%mlflow diff prompt qa 1 3")
     assert ("-", "You answer questions about MLflow.") in view.lines
     assert ("+", SCRIPT) in view.lines
-    assert ("model_config.temperature", 0.0, 0.7) in view.settings
+    assert ("response_format.type", None, "object") in view.settings
+    if HAS_MODEL_CONFIG:
+        assert ("model_config.temperature", 0.0, 0.7) in view.settings
     text = view._repr_mimebundle_()["text/plain"]
-    assert text.startswith("Diff prompt qa v1 → v3: +2 −1 lines, 1 setting(s) changed")
+    assert text.startswith(
+        f"Diff prompt qa v1 → v3: +2 −1 lines, {len(view.settings)} setting(s) changed"
+    )
+    assert "~ response_format.type: — → object" in text
     board = shell.run("%mlflow prompts qa")
     assert board.diff(1, 3).lines == view.lines  # the board's diff is the same diff
     assert shell.run("%mlflow diff prompt qa latest v3").diff.same
