@@ -465,6 +465,12 @@ def _entity(client, kind: str, name: str) -> tuple[dict[str, int] | None, dict[s
     """(aliases or None if the store would not say, tags, description)."""
     from mlflow.exceptions import MlflowException
 
+    if kind == "prompt" and _unity_catalog(client):
+        # Unity Catalog keeps prompts apart from models: the prompt API, aliases per version.
+        prompt = client.get_prompt(name)
+        if prompt is None:
+            raise BadInput(_not_found(client, kind, name))
+        return None, dict(prompt.tags or {}), prompt.description or ""
     try:
         if kind == "model":
             rm = client.get_registered_model(name)
@@ -473,13 +479,7 @@ def _entity(client, kind: str, name: str) -> tuple[dict[str, int] | None, dict[s
     except MlflowException as e:
         if _missing(e):
             raise BadInput(_not_found(client, kind, name)) from e
-        if kind == "model":
-            raise
-        # Databricks' Unity Catalog keeps prompts apart from models: ask the prompt API.
-        prompt = client.get_prompt(name)
-        if prompt is None:
-            raise BadInput(_not_found(client, kind, name)) from e
-        return None, dict(prompt.tags or {}), prompt.description or ""
+        raise
     internal = _tag_dict(getattr(rm, "_tags", None)) or _tag_dict(rm.tags)
     is_prompt = internal.get(_IS_PROMPT) == "true"
     if kind == "prompt" and not is_prompt:
@@ -488,6 +488,11 @@ def _entity(client, kind: str, name: str) -> tuple[dict[str, int] | None, dict[s
         )
     aliases = {str(a): int(v) for a, v in (rm.aliases or {}).items()}
     return aliases, _tag_dict(rm.tags), rm.description or ""
+
+
+def _unity_catalog(client) -> bool:
+    """Whether the client's registry is Databricks' Unity Catalog (``databricks-uc``)."""
+    return str(getattr(client, "_registry_uri", "") or "").startswith("databricks-uc")
 
 
 def _tag_dict(tags: Any) -> dict[str, str]:
@@ -782,14 +787,15 @@ def _alias_now(client, kind: str, name: str, alias: str) -> int | None:
     from mlflow.exceptions import MlflowException
 
     try:
-        mv = client._get_registry_client().get_model_version_by_alias(name, alias)
+        if kind == "prompt" and _unity_catalog(client):
+            mv = client.get_prompt_version_by_alias(name, alias)
+        else:
+            mv = client._get_registry_client().get_model_version_by_alias(name, alias)
     except MlflowException as e:
         if _missing(e):
             return None
         raise
-    except Exception:  # a store without it (Unity Catalog prompts): read every alias
-        return current_aliases(client, kind, name)[0].get(alias)
-    return int(mv.version)
+    return None if mv is None else int(mv.version)
 
 
 def delete_alias(
@@ -813,24 +819,35 @@ def delete_alias(
     return MoveResult(kind, name, _record(client, kind, name, move, list(tags)))
 
 
-def undo(client, kind: str, name: str, alias: str, *, expected: Any = _UNSET) -> MoveResult:
+def undo(client, kind: str, name: str, alias: str) -> MoveResult:
     """Put ``alias`` back where its last recorded move took it from (deleting it if it did
-    not exist before)."""
+    not exist before); refused if it was moved since without a record."""
     check_kind(kind)
     check_alias(alias)
-    _, tags = current_aliases(client, kind, name)
-    history = [m for m in moves_from_tags(tags) if m.alias == alias]
+    aliases, tags = current_aliases(client, kind, name)
+    last = last_move(kind, name, alias, moves_from_tags(tags), aliases.get(alias))
+    expected = last.after
+    if last.before is None:
+        return delete_alias(client, kind, name, alias, expected=expected, undo=True)
+    return move_alias(client, kind, name, alias, last.before, expected=expected, undo=True)
+
+
+def last_move(kind: str, name: str, alias: str, moves: Iterable[Move], now: int | None) -> Move:
+    """The recorded move an undo reverses: ``alias``'s newest, if the alias is still where it
+    took it."""
+    history = [m for m in moves if m.alias == alias]
     if not history:
         raise BadInput(
             f"No recorded move of {alias!r} on {kind} {name!r} to undo; only moves made with "
             "`%mlflow alias` or the board are recorded."
         )
-    last = history[0]
-    if expected is _UNSET:
-        expected = last.after
-    if last.before is None:
-        return delete_alias(client, kind, name, alias, expected=expected, undo=True)
-    return move_alias(client, kind, name, alias, last.before, expected=expected, undo=True)
+    if history[0].after != now:
+        raise BadInput(
+            f"{alias!r} of {kind} {name!r} points at {_v(now)}, not at {_v(history[0].after)} "
+            "where its last recorded move took it, so it was moved without a record; move it "
+            "explicitly instead of undoing."
+        )
+    return history[0]
 
 
 def _check_not_stale(kind, name, alias, now: int | None, expected: Any) -> None:
@@ -853,7 +870,10 @@ def _set_alias(client, kind: str, name: str, alias: str, version: int) -> None:
         # MlflowClient.set_prompt_alias first re-reads the version, then makes this store
         # call. The stale check's entity read has just proven the prompt, and the store
         # refuses a missing version itself, so a move costs about what the raw call does.
-        client._get_registry_client().set_prompt_alias(name, alias, version)
+        if _unity_catalog(client):
+            client.set_prompt_alias(name, alias, version)
+        else:
+            client._get_registry_client().set_prompt_alias(name, alias, version)
     except MlflowException as e:
         if _missing(e):
             raise BadInput(_no_version(client, kind, name, version, None)) from e

@@ -301,6 +301,18 @@ def test_undo_of_a_new_alias_deletes_it_and_delete_is_recorded(shell, client):
     assert board.history("canary")[0].after is None
 
 
+def test_undo_refuses_after_a_move_nobody_recorded(shell, client):
+    shell.run("%mlflow alias prompt qa production 1")
+    shell.run("%mlflow alias prompt qa production 2")
+    client.set_prompt_alias("qa", "production", 3)  # raw MLflow: no record
+    with pytest.raises(UsageError, match=r"points at v3, not at v2 .* moved without a record"):
+        shell.run("%mlflow alias prompt qa production --undo")
+    board = shell.run("%mlflow prompts qa")
+    with pytest.raises(registry.BadInput, match="moved without a record"):
+        board.undo("production")
+    assert points_at(client, "qa", "production") == 3
+
+
 @pytest.mark.parametrize(
     ("cell", "message"),
     [

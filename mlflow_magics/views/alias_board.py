@@ -148,13 +148,9 @@ class AliasBoard:
         """Plan moving ``alias`` back to where its last recorded move took it from."""
         board = self._one()
         registry.check_alias(alias)
-        history = board.history(alias)
-        if not history:
-            raise BadInput(
-                f"No recorded move of {alias!r} on {self.kind} {board.name!r} to undo; only "
-                "moves made with `%mlflow alias` or the board are recorded."
-            )
-        return self._plan(Pending(alias, board.aliases.get(alias), history[0].before, "undo"))
+        now = board.aliases.get(alias)
+        last = registry.last_move(self.kind, board.name, alias, board.moves, now)
+        return self._plan(Pending(alias, now, last.before, "undo"))
 
     def _plan(self, pending: Pending) -> Pending:
         self.pending = pending
