@@ -22,8 +22,7 @@ SUBCOMMANDS: dict[str, str] = {
     "trace": "(cell) run the cell inside one root span and show its trace",
     "autotrace": "on|off: trace every following cell the same way",
     "show": "[TRACE_ID|last]: the trace view for a trace",
-    "diff": "TRACE_A TRACE_B: compare two traces span by span (either may be `last`); "
-    "prompt|model NAME V1 V2: two versions",
+    "diff": "TRACE_A TRACE_B: two traces span by span; prompt|model NAME V1 V2: two versions",
     "traces": "[FILTER] [--last 20m] [--max N] [--status OK|ERROR] …: the trace table",
     "dataset": "create|add NAME (--from FILTER | --traces VAR), show NAME: evaluation datasets",
     "datasets": "[--name-like PATTERN]: every evaluation dataset, with record counts",
@@ -184,7 +183,11 @@ def parse_show(argv: list[str]) -> ShowArgs:
 
 
 def parse_diff(argv: list[str]) -> DiffArgs:
-    p = _parser("diff", "Compare two traces: span trees aligned by path, A as the baseline.")
+    p = _parser(
+        "diff",
+        "Compare two traces: span trees aligned by path, A as the baseline. "
+        "(`%mlflow diff prompt|model NAME V1 V2` compares two versions.)",
+    )
     p.add_argument("trace_a", help="the baseline trace id, or last")
     p.add_argument("trace_b", help="the trace to compare with it, or last")
     ns = p.parse_args(argv)

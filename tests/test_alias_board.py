@@ -557,3 +557,14 @@ def test_widget_diff_delete_open_and_refused_names(shell, client):
     assert "staging" not in w.board["aliases"]
     w.act({"action": "refresh"})
     assert w.error == ""
+
+
+def test_help_and_completion_name_the_new_subcommands(shell, capsys):
+    assert shell.run("%mlflow alias --help") is None
+    assert "--gate" in capsys.readouterr().out
+    shell.run("%mlflow --help")
+    usage = capsys.readouterr().out
+    for name in ("prompts", "models", "alias"):
+        assert f"\n  {name} " in usage
+    assert "--undo" in commands.FLAGS["alias"]
+    assert "prompt" in commands.FLAGS["diff"]
