@@ -46,7 +46,9 @@ def build_registry(uri: str) -> None:
     and model `clf` (2 versions whose source runs logged `correct/mean`)."""
     from mlflow.genai.scorers import scorer
 
+    registry_uri = mlflow.get_registry_uri()  # `%mlflow connect` sets it in earlier tests
     mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
     try:
         for i, template in enumerate(TEMPLATES):
             mlflow.genai.register_prompt(
@@ -89,6 +91,7 @@ def build_registry(uri: str) -> None:
             )
     finally:
         mlflow.set_tracking_uri(None)
+        mlflow.set_registry_uri(registry_uri)
 
 
 @pytest.fixture(scope="module")
