@@ -702,12 +702,16 @@ def _delete_tag(client, kind: str, name: str, key: str) -> None:
 
 
 def current_user() -> str:
-    """The user MLflow records on runs (``MLFLOW_USER`` if set, else the login name)."""
-    import os
-
+    """The user MLflow records on runs (``mlflow.user``): the tracking username if one is
+    configured, else the login name."""
     from mlflow.tracking.context.default_context import _get_user
+    from mlflow.utils.credentials import read_mlflow_creds
 
-    return os.environ.get("MLFLOW_USER") or _get_user()
+    try:
+        username = read_mlflow_creds().username
+    except Exception:  # an unreadable credentials file: MLflow's run tag would fail too
+        username = None
+    return username or _get_user()
 
 
 def utc_now() -> str:

@@ -263,7 +263,8 @@ def test_alias_line_moves_and_prints_before_and_after(shell, client):
 
 
 def test_every_move_is_recorded_with_who_and_when(shell, client, monkeypatch):
-    monkeypatch.setenv("MLFLOW_USER", "ana")
+    monkeypatch.delenv("MLFLOW_TRACKING_USERNAME", raising=False)
+    monkeypatch.setenv("LOGNAME", "ana")  # the login name MLflow records as mlflow.user
     shell.run("%mlflow alias prompt qa production 1")
     shell.run("%mlflow alias prompt qa production 2")
     board = shell.run("%mlflow prompts qa")
@@ -540,6 +541,20 @@ def test_widget_reports_a_stale_move_and_shows_the_fresh_board(shell, client):
     assert "moved since the board was drawn: it points at v1 now" in w.error
     assert w.board["aliases"] == {"production": 1}
     assert points_at(client, "qa", "production") == 1
+
+
+def test_widget_gate_refuses_then_force_moves(shell, client):
+    shell.run("%mlflow alias prompt qa production 2")
+    w = shell.run("%mlflow prompts qa").widget
+    w.act({"action": "move", "alias": "production", "version": 3, "gate": True})
+    w.act({"action": "confirm"})
+    assert w.error.startswith("Gate refused production: v2 → v3")
+    assert points_at(client, "qa", "production") == 2
+    w.act({"action": "move", "alias": "production", "version": 3, "gate": True, "force": True})
+    w.act({"action": "confirm"})
+    assert w.error == ""
+    assert points_at(client, "qa", "production") == 3
+    assert w.board["history"]["production"][0]["forced"]
 
 
 def test_widget_diff_delete_open_and_refused_names(shell, client):
