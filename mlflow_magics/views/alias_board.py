@@ -36,7 +36,7 @@ DIFF_LINES = 400
 LIST_CAP = 200
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Pending:
     """A planned alias change, waiting for :meth:`AliasBoard.confirm`."""
 
@@ -49,6 +49,10 @@ class Pending:
 
     def arrow(self) -> str:
         return Move(self.alias, self.before, self.after).arrow()
+
+    def __repr__(self) -> str:
+        gate = " with the gate" if self.gate else ""
+        return f"<Pending {self.action} {self.arrow()}{gate}: board.confirm() does it>"
 
 
 class AliasBoard:
