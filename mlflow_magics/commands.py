@@ -22,11 +22,14 @@ SUBCOMMANDS: dict[str, str] = {
     "trace": "(cell) run the cell inside one root span and show its trace",
     "autotrace": "on|off: trace every following cell the same way",
     "show": "[TRACE_ID|last]: the trace view for a trace",
-    "diff": "TRACE_A TRACE_B: compare two traces span by span (either may be `last`)",
+    "diff": "TRACE_A TRACE_B: two traces span by span; prompt|model NAME V1 V2: two versions",
     "traces": "[FILTER] [--last 20m] [--max N] [--status OK|ERROR] …: the trace table",
     "dataset": "create|add NAME (--from FILTER | --traces VAR), show NAME: evaluation datasets",
     "datasets": "[--name-like PATTERN]: every evaluation dataset, with record counts",
     "evaluate": "(cell) --data D [--predict FN]: run the scorers listed in the cell, live grid",
+    "prompts": "[NAME] [--like PATTERN]: the alias board of the prompt registry or one prompt",
+    "models": "[NAME] [--like PATTERN]: the alias board of registered models or one model",
+    "alias": "prompt|model NAME ALIAS VERSION [--gate [--force]] | --delete | --undo",
 }
 
 USAGE = """\
@@ -181,7 +184,11 @@ def parse_show(argv: list[str]) -> ShowArgs:
 
 
 def parse_diff(argv: list[str]) -> DiffArgs:
-    p = _parser("diff", "Compare two traces: span trees aligned by path, A as the baseline.")
+    p = _parser(
+        "diff",
+        "Compare two traces: span trees aligned by path, A as the baseline. "
+        "(`%mlflow diff prompt|model NAME V1 V2` compares two versions.)",
+    )
     p.add_argument("trace_a", help="the baseline trace id, or last")
     p.add_argument("trace_b", help="the trace to compare with it, or last")
     ns = p.parse_args(argv)
@@ -458,6 +465,103 @@ def parse_status(argv: list[str]) -> None:
     p.parse_args(argv)
 
 
+# -- alias board ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoardArgs:
+    kind: str
+    name: str | None
+    like: str | None
+
+
+@dataclass(frozen=True)
+class AliasArgs:
+    kind: str
+    name: str
+    alias: str
+    version: str | None
+    gate: bool = False
+    force: bool = False
+    delete: bool = False
+    undo: bool = False
+
+
+@dataclass(frozen=True)
+class VersionDiffArgs:
+    kind: str
+    name: str
+    version_a: str
+    version_b: str
+
+
+def parse_board(kind: str, argv: list[str]) -> BoardArgs:
+    """``%mlflow prompts|models [NAME] [--like PATTERN]``."""
+    p = _parser(
+        f"{kind}s",
+        f"The alias board: every {kind} (or those whose name contains PATTERN), or one {kind}'s "
+        "versions with its aliases drawn on them; diff versions, move, delete and undo aliases.",
+    )
+    p.add_argument("name", nargs="?", metavar="NAME", help=f"one {kind}: its versions and aliases")
+    p.add_argument(
+        "--like",
+        metavar="PATTERN",
+        help="names containing PATTERN (or a LIKE pattern: qa_%%); on Databricks "
+        "CATALOG.SCHEMA[.PATTERN]",
+    )
+    ns = p.parse_args(argv)
+    if ns.name and ns.like:
+        p.error("give NAME or --like, not both")
+    return BoardArgs(kind, ns.name, ns.like)
+
+
+def parse_alias(argv: list[str]) -> AliasArgs:
+    """``%mlflow alias prompt|model NAME ALIAS VERSION [--gate [--force]] | --delete | --undo``."""
+    p = _parser(
+        "alias",
+        "Move an alias to a version and print before → after; every move is recorded (who, "
+        "when, from which version) and can be undone. --gate moves only if no scorer shared by "
+        "the latest evaluation runs of the current and the candidate version regressed. "
+        "Example: %mlflow alias prompt qa production 3 --gate",
+    )
+    p.add_argument("kind", choices=["prompt", "model"], help="prompt or model")
+    p.add_argument("name", metavar="NAME", help="the prompt or registered model")
+    p.add_argument("alias", metavar="ALIAS", help="production, staging, champion, …")
+    p.add_argument("version", nargs="?", metavar="VERSION", help="version number (3 or v3)")
+    p.add_argument(
+        "--gate", action="store_true", help="refuse if the candidate's evaluation regressed"
+    )
+    p.add_argument("--force", action="store_true", help="with --gate: move anyway, recorded")
+    p.add_argument("--delete", action="store_true", help="remove ALIAS (no VERSION)")
+    p.add_argument("--undo", action="store_true", help="move ALIAS back to where it was")
+    ns = p.parse_args(argv)
+    if ns.delete and ns.undo:
+        p.error("--delete and --undo do not go together")
+    if ns.delete or ns.undo:
+        if ns.version is not None or ns.gate or ns.force:
+            p.error(f"{'--delete' if ns.delete else '--undo'} takes only NAME and ALIAS")
+    elif ns.version is None:
+        p.error("VERSION is missing (or use --delete / --undo)")
+    if ns.force and not ns.gate:
+        p.error("--force overrides --gate; give both")
+    return AliasArgs(ns.kind, ns.name, ns.alias, ns.version, ns.gate, ns.force, ns.delete, ns.undo)
+
+
+def parse_version_diff(argv: list[str]) -> VersionDiffArgs:
+    """``%mlflow diff prompt|model NAME V1 V2``."""
+    p = _parser(
+        "diff",
+        "Compare two versions of a prompt (template lines, model config, response format) or a "
+        "model (source run, metrics); V1 is the baseline.",
+    )
+    p.add_argument("kind", choices=["prompt", "model"], help="prompt or model")
+    p.add_argument("name", metavar="NAME", help="the prompt or registered model")
+    p.add_argument("version_a", metavar="V1", help="baseline version (number, alias or latest)")
+    p.add_argument("version_b", metavar="V2", help="version to compare with it")
+    ns = p.parse_args(argv)
+    return VersionDiffArgs(ns.kind, ns.name, ns.version_a, ns.version_b)
+
+
 #: Flags per subcommand, for tab completion.
 FLAGS: dict[str, list[str]] = {
     "connect": ["--experiment", "--profile", "--help"],
@@ -465,7 +569,7 @@ FLAGS: dict[str, list[str]] = {
     "trace": ["--name", "--span-type", "--tag", "--quiet", "--help"],
     "autotrace": ["on", "off", "--name", "--span-type", "--tag", "--quiet", "--help"],
     "show": ["last", "--help"],
-    "diff": ["last", "--help"],
+    "diff": ["last", "prompt", "model", "--help"],
     "traces": [*sorted(_TRACES_VALUE_FLAGS), "--help"],
     "status": ["--help"],
     "dataset": ["create", "add", "show", "--from", "--traces", "--last", "--max", "--help"],
@@ -479,4 +583,7 @@ FLAGS: dict[str, list[str]] = {
         "--scorers",
         "--help",
     ],
+    "prompts": ["--like", "--help"],
+    "models": ["--like", "--help"],
+    "alias": ["prompt", "model", "--gate", "--force", "--delete", "--undo", "--help"],
 }

@@ -60,6 +60,10 @@ class MlflowMagics(Magics):
       %%mlflow evaluate --data NAME|VAR [--predict FN] [--run-name R] [--judge MODEL_URI]
                        [--max-workers N]    one scorer expression per body line; live grid
       %mlflow evaluate --data NAME|VAR --scorers "Safety(), my_scorer" [same flags]
+      %mlflow prompts [NAME] [--like PATTERN]   alias board: versions, aliases, diff, move
+      %mlflow models [NAME] [--like PATTERN]    the same for registered models
+      %mlflow alias prompt|model NAME ALIAS VERSION [--gate [--force]] | --delete | --undo
+      %mlflow diff prompt|model NAME V1 V2  compare two versions
 
     Examples
     --------
@@ -85,6 +89,11 @@ class MlflowMagics(Magics):
 
       ev = _                              # the EvalView: ev.metrics, ev.to_pandas()
       ev.add_failing_to_dataset("qa-hard")
+
+      board = %mlflow prompts qa           # versions, aliases drawn on them, histories
+      %mlflow diff prompt qa 2 3
+      %mlflow alias prompt qa production 3 --gate
+      %mlflow alias prompt qa production --undo
       %config MlflowMagics.display = 'html'
     """
 
@@ -117,6 +126,9 @@ class MlflowMagics(Magics):
             "dataset": self._dataset,
             "datasets": self._datasets,
             "evaluate": self._evaluate,
+            "prompts": self._prompts,
+            "models": self._models,
+            "alias": self._alias,
             "trace": self._trace_line,
             _BEGIN: self._trace_begin,
         }
@@ -267,6 +279,8 @@ class MlflowMagics(Magics):
         return TraceView(self._find_trace(args.trace_id))
 
     def _diff(self, argv: list[str]):
+        if argv and argv[0] in ("prompt", "model"):
+            return self._version_diff(argv)
         from mlflow_magics.trace_diff import diff
         from mlflow_magics.views.diff_view import DiffView
 
@@ -342,6 +356,59 @@ class MlflowMagics(Magics):
             raise BadInput(f"Cannot list datasets: {problem}.")
         with _mlflow_refusal():
             return DatasetList(list_datasets(mlflow.MlflowClient(), pattern), pattern)
+
+    # -- alias board ----------------------------------------------------------------------
+
+    def _prompts(self, argv: list[str]):
+        return self._board(commands.parse_board("prompt", argv))
+
+    def _models(self, argv: list[str]):
+        return self._board(commands.parse_board("model", argv))
+
+    def _board(self, args: commands.BoardArgs):
+        from mlflow_magics import registry
+        from mlflow_magics.views.alias_board import AliasBoard
+
+        client = self._registry_client(f"read {args.kind}s")
+        with _mlflow_refusal():
+            name = args.name and registry.check_name(args.kind, args.name, client.tracking_uri)
+            return AliasBoard(client, args.kind, name or None, args.like)
+
+    def _alias(self, argv: list[str]):
+        from mlflow_magics import registry
+        from mlflow_magics.views.alias_board import MoveView
+
+        args = commands.parse_alias(argv)
+        client = self._registry_client("move aliases")
+        with _mlflow_refusal():
+            name = registry.check_name(args.kind, args.name, client.tracking_uri)
+            if args.delete:
+                return MoveView(registry.delete_alias(client, args.kind, name, args.alias))
+            if args.undo:
+                return MoveView(registry.undo(client, args.kind, name, args.alias))
+            result = registry.move_alias(
+                client, args.kind, name, args.alias, args.version, gate=args.gate, force=args.force
+            )
+            return MoveView(result)
+
+    def _version_diff(self, argv: list[str]):
+        from mlflow_magics import registry
+        from mlflow_magics.views.alias_board import VersionDiffView
+
+        args = commands.parse_version_diff(argv)
+        client = self._registry_client(f"read {args.kind}s")
+        with _mlflow_refusal():
+            name = registry.check_name(args.kind, args.name, client.tracking_uri)
+            board = registry.read_board(client, args.kind, name)
+            return VersionDiffView(registry.diff_versions(board, args.version_a, args.version_b))
+
+    def _registry_client(self, what: str):
+        import mlflow
+
+        problem = self._store_problem()
+        if problem:
+            raise BadInput(f"Cannot {what}: {problem}.")
+        return mlflow.MlflowClient()
 
     def _variable(self, name: str):
         if name not in self.shell.user_ns:
