@@ -26,6 +26,7 @@ SUBCOMMANDS: dict[str, str] = {
     "traces": "[FILTER] [--last 20m] [--max N] [--status OK|ERROR] …: the trace table",
     "dataset": "create|add NAME (--from FILTER | --traces VAR), show NAME: evaluation datasets",
     "datasets": "[--name-like PATTERN]: every evaluation dataset, with record counts",
+    "compare": "RUN_A RUN_B [--experiment NAME]: two evaluation runs side by side per record",
 }
 
 USAGE = """\
@@ -395,6 +396,30 @@ def parse_datasets(argv: list[str]) -> str | None:
     return p.parse_args(argv).name_like
 
 
+@dataclass(frozen=True)
+class CompareArgs:
+    run_a: str
+    run_b: str
+    experiment: str | None = None
+
+
+def parse_compare(argv: list[str]) -> CompareArgs:
+    """``%mlflow compare RUN_A RUN_B [--experiment NAME]``."""
+    p = _parser(
+        "compare",
+        "Compare two evaluation runs per record, A as the baseline: regressions first. A run "
+        "is a run id, a run name in the experiment, or a variable holding an evaluation "
+        "result (anything with .run_id).",
+    )
+    p.add_argument("run_a", metavar="RUN_A", help="the baseline run: id, name or variable")
+    p.add_argument("run_b", metavar="RUN_B", help="the run compared with it: id, name or variable")
+    p.add_argument(
+        "--experiment", help="experiment whose run names to look in (default: the active one)"
+    )
+    ns = p.parse_args(argv)
+    return CompareArgs(ns.run_a, ns.run_b, ns.experiment)
+
+
 def parse_status(argv: list[str]) -> None:
     p = _parser("status", "Show where MLflow data goes now.")
     p.parse_args(argv)
@@ -412,4 +437,5 @@ FLAGS: dict[str, list[str]] = {
     "status": ["--help"],
     "dataset": ["create", "add", "show", "--from", "--traces", "--last", "--max", "--help"],
     "datasets": ["--name-like", "--help"],
+    "compare": ["--experiment", "--help"],
 }

@@ -57,6 +57,7 @@ class MlflowMagics(Magics):
       %mlflow dataset create|add NAME (--from FILTER [--last D] [--max N] | --traces VAR)
       %mlflow dataset show NAME             the records; edit expectations in the grid
       %mlflow datasets [--name-like PATTERN]
+      %mlflow compare RUN_A RUN_B [--experiment NAME]   two evaluation runs, per record
 
     Examples
     --------
@@ -76,6 +77,8 @@ class MlflowMagics(Magics):
       ds = %mlflow dataset create qa-v1 --traces t
       ds.set_expectations(ds.records[0].record_id, expected_facts=["MLflow is open source"])
       mlflow.genai.evaluate(data=ds.dataset, scorers=[...])
+      cmp = %mlflow compare baseline candidate   # run names, ids, or result variables
+      cmp.regressions                     # records that got worse, worst first
       %config MlflowMagics.display = 'html'
     """
 
@@ -106,6 +109,7 @@ class MlflowMagics(Magics):
             "traces": self._traces,
             "dataset": self._dataset,
             "datasets": self._datasets,
+            "compare": self._compare,
             "trace": self._trace_line,
             _BEGIN: self._trace_begin,
         }
@@ -325,6 +329,35 @@ class MlflowMagics(Magics):
             raise BadInput(f"Cannot list datasets: {problem}.")
         with _mlflow_refusal():
             return DatasetList(list_datasets(mlflow.MlflowClient(), pattern), pattern)
+
+    def _compare(self, argv: list[str]):
+        import mlflow
+
+        from mlflow_magics import compare
+        from mlflow_magics.trace_search import experiment_ids
+        from mlflow_magics.views.compare_view import CompareView
+
+        args = commands.parse_compare(argv)
+        problem = self._store_problem()
+        if problem:
+            raise BadInput(f"Cannot read runs: {problem}.")
+        client = mlflow.MlflowClient()
+        with _mlflow_refusal():
+            experiment = experiment_ids(client, args.experiment)[0]
+            run_a, run_b = (
+                compare.resolve_run(client, self._run_ref(ref), experiment)
+                for ref in (args.run_a, args.run_b)
+            )
+            return CompareView(compare.compare_runs(client, run_a, run_b))
+
+    def _run_ref(self, ref: str) -> str:
+        """A variable holding an evaluation result (``.run_id``) names its run; else ``ref``."""
+        from mlflow_magics.compare import run_id_of
+
+        if ref.isidentifier() and ref in self.shell.user_ns:
+            value = self.shell.user_ns[ref]
+            return value if isinstance(value, str) else run_id_of(value) or ref
+        return ref
 
     def _variable(self, name: str):
         if name not in self.shell.user_ns:
