@@ -341,3 +341,68 @@ def test_compare_is_listed_and_completes(shell, capsys):
     shell.run("%mlflow --help")
     assert "compare" in capsys.readouterr().out
     assert "--experiment" in commands.FLAGS["compare"]
+
+
+def test_records_whose_previews_are_not_whole_are_keyed_on_their_spans(shell):
+    """A preview holds 1,000 characters and, for a chat request, only the last user message:
+    those records are read from their spans, so near-identical inputs stay apart."""
+    long = "x" * 1500
+
+    def chat(history):
+        return [
+            {"role": "user", "content": history},
+            {"role": "assistant", "content": "ok"},
+            {"role": "user", "content": "and now?"},
+        ]
+
+    data = [{"inputs": {"q": long + end}} for end in "ab"]
+    data += [{"inputs": {"q": "short", "messages": chat(h)}} for h in ("first", "second")]
+
+    def predict(q, messages=None):
+        return f"answer {len(messages or [])} {q[-1]}"
+
+    def judge_run(name, verdict):
+        @scorer(name="ok")
+        def ok(inputs):
+            return verdict(inputs)
+
+        with mlflow.start_run(run_name=name, experiment_id="0"):
+            mlflow.genai.evaluate(data=data, predict_fn=predict, scorers=[ok])
+
+    judge_run("before", lambda inputs: True)
+    judge_run("after", lambda inputs: inputs["q"].endswith("b") or "second" in str(inputs))
+    cmp = shell.run("%mlflow compare before after")
+    assert cmp.comparison.spans_loaded == 8  # every record here, in both runs
+    assert [r.status for r in cmp.rows] == ["regressed", "regressed", "same", "same"]
+    regressed = [(r.inputs["q"], r.inputs.get("messages")) for r in cmp.regressions]
+    assert sorted(regressed, key=str) == sorted(
+        [(long + "a", None), ("short", chat("first"))], key=str
+    )
+
+
+def test_traces_scored_by_both_runs_count_only_each_runs_own_feedback(shell):
+    """``evaluate(data=traces)`` links the same traces to both runs; each trace then carries
+    both runs' feedback, and each side reads only the feedback its run logged."""
+    for i in range(3):
+        with mlflow.start_span("agent") as span:
+            span.set_inputs({"q": f"t{i}"})
+            span.set_outputs(f"answer t{i}")
+    mlflow.flush_trace_async_logging()
+    traces = mlflow.search_traces(locations=["0"], filter_string="trace.name = 'agent'")
+
+    def judge_run(name, verdict):
+        @scorer(name="ok")
+        def ok(inputs):
+            return verdict(inputs)
+
+        with mlflow.start_run(run_name=name, experiment_id="0"):
+            mlflow.genai.evaluate(data=traces, scorers=[ok])
+
+    judge_run("old judge", lambda inputs: True)
+    judge_run("new judge", lambda inputs: inputs["q"] != "t1")
+    cmp = shell.run("%mlflow compare 'old judge' 'new judge'")
+    assert [(r.status, r.inputs["q"]) for r in cmp.rows][:1] == [("regressed", "t1")]
+    assert [r.status for r in cmp.rows[1:]] == ["same", "same"]
+    assert all(r.a.trace_id == r.b.trace_id for r in cmp.rows)
+    (ok,) = cmp.scorers
+    assert (ok.mean_a, ok.mean_b) == (1.0, pytest.approx(2 / 3))
