@@ -12,6 +12,7 @@ import pytest
 from IPython.core.error import UsageError
 from mlflow.entities import Feedback
 from mlflow.genai.scorers import scorer
+from packaging.version import Version
 
 from mlflow_magics import commands
 from mlflow_magics.compare import EvalRecord, RunRef, compare_records, record_key
@@ -403,6 +404,8 @@ def test_traces_scored_by_both_runs_count_only_each_runs_own_feedback(shell):
     cmp = shell.run("%mlflow compare 'old judge' 'new judge'")
     assert [(r.status, r.inputs["q"]) for r in cmp.rows][:1] == [("regressed", "t1")]
     assert [r.status for r in cmp.rows[1:]] == ["same", "same"]
-    assert all(r.a.trace_id == r.b.trace_id for r in cmp.rows)
+    # MLflow 3.17 links the very same traces to both runs (3.5 on SQLite copies them instead)
+    if Version(mlflow.__version__) >= Version("3.17"):
+        assert all(r.a.trace_id == r.b.trace_id for r in cmp.rows)
     (ok,) = cmp.scorers
     assert (ok.mean_a, ok.mean_b) == (1.0, pytest.approx(2 / 3))
