@@ -46,6 +46,8 @@ _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 _PREVIEW_CAPS = (1_000, 10_000)
 _INPUTS_METADATA = "mlflow.traceInputs"
 _SOURCE_RUN = "mlflow.assessment.sourceRunId"
+#: Spans load by id while fewer than 1 in this many records need them, else by one search.
+SEARCH_SPANS_SHARE = 4
 #: Runs listed for a did-you-mean when a name is not found.
 _NAMES_FOR_HINT = 1_000
 
@@ -251,22 +253,7 @@ def read_records(client, run: RunRef) -> tuple[list[EvalRecord], int]:
 
     Raises :class:`BadInput` when the run has no trace with scorer feedback.
     """
-    from mlflow_magics.trace_search import _token, _where, bulk_page_size
-
-    infos: list[Any] = []
-    token = None
-    while True:
-        page = client.search_traces(
-            **_where(client, [run.experiment_id]),
-            run_id=run.run_id,
-            include_spans=False,
-            max_results=bulk_page_size(client),
-            page_token=token,
-        )
-        infos.extend(t.info for t in page)
-        token = _token(page)
-        if not token or not page:
-            break
+    infos = [t.info for t in _run_traces(client, run, include_spans=False)]
     infos.sort(key=lambda i: (i.request_time or 0, i.trace_id))
     verdicts = [_verdicts(info, run.run_id) for info in infos]
     if not any(verdicts):
@@ -278,9 +265,9 @@ def read_records(client, run: RunRef) -> tuple[list[EvalRecord], int]:
     payloads = {info.trace_id: _from_previews(info) for info in infos}
     need_spans = [i for i, p in payloads.items() if p is None]
     if need_spans:
-        from mlflow_magics.datasets import load_traces
-
-        for trace in load_traces(client, need_spans):
+        for trace in _traces_with_spans(client, run, need_spans, len(infos)):
+            if trace.info.trace_id not in payloads or payloads[trace.info.trace_id] is not None:
+                continue
             root = trace.data._get_root_span()
             inputs = root.inputs if root is not None else None
             payloads[trace.info.trace_id] = (inputs, root.outputs if root is not None else None)
@@ -298,6 +285,37 @@ def read_records(client, run: RunRef) -> tuple[list[EvalRecord], int]:
             )
         )
     return records, len(need_spans)
+
+
+def _run_traces(client, run: RunRef, include_spans: bool) -> list[Any]:
+    """Every trace linked to ``run``, page by page."""
+    from mlflow_magics.trace_search import _token, _where, bulk_page_size
+
+    traces: list[Any] = []
+    token = None
+    while True:
+        page = client.search_traces(
+            **_where(client, [run.experiment_id]),
+            run_id=run.run_id,
+            include_spans=include_spans,
+            max_results=bulk_page_size(client),
+            page_token=token,
+        )
+        traces.extend(page)
+        token = _token(page)
+        if not token or not page:
+            return traces
+
+
+def _traces_with_spans(client, run: RunRef, trace_ids: list[str], total: int) -> list[Any]:
+    """The traces ``trace_ids`` with spans. By id in batches when they are a few; when they
+    are many, one more search of the run with spans, which costs less than reading each
+    (SQLite, 544 small agent traces: 1.9 s read by id, 0.8 s searched with spans)."""
+    if len(trace_ids) * SEARCH_SPANS_SHARE < total:
+        from mlflow_magics.datasets import load_traces
+
+        return load_traces(client, trace_ids)
+    return _run_traces(client, run, include_spans=True)
 
 
 def _verdicts(info, run_id: str) -> dict[str, Verdict]:

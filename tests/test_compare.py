@@ -14,7 +14,7 @@ from mlflow.entities import Feedback
 from mlflow.genai.scorers import scorer
 from packaging.version import Version
 
-from mlflow_magics import commands
+from mlflow_magics import commands, compare, datasets
 from mlflow_magics.compare import EvalRecord, RunRef, compare_records, record_key
 from mlflow_magics.verdicts import read_value
 from mlflow_magics.views import display
@@ -344,9 +344,19 @@ def test_compare_is_listed_and_completes(shell, capsys):
     assert "--experiment" in commands.FLAGS["compare"]
 
 
-def test_records_whose_previews_are_not_whole_are_keyed_on_their_spans(shell):
+@pytest.mark.parametrize("by", ["id", "search"])
+def test_records_whose_previews_are_not_whole_are_keyed_on_their_spans(shell, monkeypatch, by):
     """A preview holds 1,000 characters and, for a chat request, only the last user message:
-    those records are read from their spans, so near-identical inputs stay apart."""
+    those records are read from their spans (by id when few, else by one more search), so
+    near-identical inputs stay apart."""
+    monkeypatch.setattr(compare, "SEARCH_SPANS_SHARE", 0 if by == "id" else 1_000)
+    by_id: list[int] = []
+    load_traces = datasets.load_traces
+    monkeypatch.setattr(
+        datasets,
+        "load_traces",
+        lambda client, ids: by_id.append(len(ids)) or load_traces(client, ids),
+    )
     long = "x" * 1500
 
     def chat(history):
@@ -374,6 +384,7 @@ def test_records_whose_previews_are_not_whole_are_keyed_on_their_spans(shell):
     judge_run("after", lambda inputs: inputs["q"].endswith("b") or "second" in str(inputs))
     cmp = shell.run("%mlflow compare before after")
     assert cmp.comparison.spans_loaded == 8  # every record here, in both runs
+    assert by_id == ([4, 4] if by == "id" else [])
     assert [r.status for r in cmp.rows] == ["regressed", "regressed", "same", "same"]
     regressed = [(r.inputs["q"], r.inputs.get("messages")) for r in cmp.regressions]
     assert sorted(regressed, key=str) == sorted(
