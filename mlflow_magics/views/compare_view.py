@@ -158,8 +158,9 @@ _CSS = """
 .mlfm-cmp.mlfm-cmp td.num,.mlfm-cmp.mlfm-cmp th.num{text-align:right;font-variant-numeric:tabular-nums}
 .mlfm-cmp table tbody tr{background:transparent}
 .mlfm-cmp td.mk{width:16px;text-align:center;font-weight:700}
-.mlfm-cmp .regressed{color:#a40e26}.mlfm-cmp .improved{color:#116329}.mlfm-cmp .changed{color:#9a6700}
-.mlfm-cmp .added{color:#116329}.mlfm-cmp .removed{color:#a40e26}
+.mlfm-cmp span.regressed,.mlfm-cmp td.regressed,.mlfm-cmp span.removed,.mlfm-cmp td.removed{color:#a40e26}
+.mlfm-cmp span.improved,.mlfm-cmp td.improved,.mlfm-cmp span.added,.mlfm-cmp td.added{color:#116329}
+.mlfm-cmp span.changed,.mlfm-cmp td.changed{color:#9a6700}
 .mlfm-cmp table tbody tr.regressed{background:#ffebe9}.mlfm-cmp table tbody tr.improved{background:#e6ffec}
 .mlfm-cmp table tbody tr.changed{background:#fff8c5}
 .mlfm-cmp .io{white-space:pre-wrap;word-break:break-word;max-width:28em;font:11px/1.4 var(--jp-code-font-family,ui-monospace,monospace)}
@@ -224,7 +225,7 @@ def _verdict_chips(r: CompareRow) -> Markup:
             "span",
             f"{ch.scorer}: {verdict_label(ch.a)}"
             + ("" if ch.change == "same" else f" → {verdict_label(ch.b)}"),
-            class_=f"v {ch.change}",
+            class_=f"v {ch.change}" + (" err" if "error" in (ch.a.kind, ch.b.kind) else ""),
             title=ch.change,
         )
         for ch in r.changes
