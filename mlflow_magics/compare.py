@@ -253,15 +253,20 @@ def read_records(client, run: RunRef) -> tuple[list[EvalRecord], int]:
 
     Raises :class:`BadInput` when the run has no trace with scorer feedback.
     """
-    infos = [t.info for t in _run_traces(client, run, include_spans=False)]
-    infos.sort(key=lambda i: (i.request_time or 0, i.trace_id))
-    verdicts = [_verdicts(info, run.run_id) for info in infos]
-    if not any(verdicts):
-        what = f"{len(infos)} traces but no scorer feedback" if infos else "no traces"
+    found = [t.info for t in _run_traces(client, run, include_spans=False)]
+    found.sort(key=lambda i: (i.request_time or 0, i.trace_id))
+    # Traces the run holds without this run's feedback (made by other code under the run)
+    # are not evaluated records.
+    scored = [(info, v) for info in found if (v := _verdicts(info, run.run_id))]
+    if not scored:
+        n = len(found)
+        what = f"{n} trace{'s' * (n != 1)} but no scorer feedback" if n else "no traces"
         raise BadInput(
             f"Run {run.label} is not an evaluation run: it has {what}; compare runs made by "
             "`mlflow.genai.evaluate(..., scorers=[...])` or `%%mlflow evaluate`."
         )
+    infos = [info for info, _ in scored]
+    verdicts = [v for _, v in scored]
     payloads = {info.trace_id: _from_previews(info) for info in infos}
     need_spans = [i for i, p in payloads.items() if p is None]
     if need_spans:

@@ -86,7 +86,7 @@ def _evaluate(name: str, questions, predict) -> str:
 def store_template(store_template, tmp_path_factory):
     """Stores of this module hold two evaluation runs of the Default experiment: ``baseline``
     (q0–q5 and "dup" twice) and ``candidate`` (q1–q6 and "dup" twice), a run that is not an
-    evaluation, and two runs both named ``twin``. Made once, copied per test."""
+    evaluation, one holding a trace but no feedback, and two runs both named ``twin``. Made once, copied per test."""
     path = tmp_path_factory.mktemp("compare-runs") / "mlflow.db"
     shutil.copy(store_template, path)
     mlflow.set_tracking_uri(f"sqlite:///{path}")
@@ -95,9 +95,14 @@ def store_template(store_template, tmp_path_factory):
             "baseline", ["q0", "q1", "q2", "q3", "q4", "q5"] + ["dup"] * 2, predict_a
         )
         RUNS["candidate"] = _evaluate("candidate", ["q1", "q2", "q3", "q4", "q5", "q6"] + ["dup"] * 2, predict_b)  # fmt: skip
-        with mlflow.start_run(run_name="plain", experiment_id="0") as run:
+        with mlflow.start_run(run_name="plain", experiment_id="0"):
             mlflow.log_param("lr", 0.1)
-        RUNS["plain"] = run.info.run_id
+        with (
+            mlflow.start_run(run_name="traced", experiment_id="0"),
+            mlflow.start_span("side") as span,
+        ):
+            span.set_inputs({"q": "q1"})
+        mlflow.flush_trace_async_logging()
         for _ in range(2):
             with mlflow.start_run(run_name="twin", experiment_id="0"):
                 pass
@@ -315,6 +320,7 @@ def test_runs_by_id_and_by_variable(shell):
         ("basline candidate", r"No run 'basline' .*Did you mean 'baseline'\?"),
         ("baseline " + "0" * 32, r"No run '0{32}'"),
         ("baseline plain", r"Run plain \(\w+\) is not an evaluation run: it has no traces"),
+        ("traced candidate", r"Run traced \(\w+\) is not an evaluation run: it has 1 trace but no"),
         ("twin candidate", r"2 runs in this experiment are named 'twin' \(\w{32}, \w{32}\)"),
         ("baseline baseline", r"Both sides are run baseline"),
         ("baseline candidate --experiment Defualt", r"No experiment 'Defualt'.*Did you mean"),
