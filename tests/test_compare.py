@@ -347,6 +347,8 @@ def test_unreachable_store_is_one_usage_error(shell):
 def test_compare_is_listed_and_completes(shell, capsys):
     shell.run("%mlflow --help")
     assert "compare" in capsys.readouterr().out
+    assert shell.run("%mlflow compare --help") is None
+    assert "RUN_A RUN_B" in capsys.readouterr().out
     assert "--experiment" in commands.FLAGS["compare"]
 
 
