@@ -9,7 +9,8 @@ runs' traces, pairs records by their inputs and reads every verdict through
 What is read, and why: one paged ``search_traces(run_id=…, include_spans=False)`` per run. The
 trace infos it returns carry the assessments and MLflow's request/response previews, which is
 everything a comparison needs, at a fraction of the cost of spans (an agent's trace may hold
-hundreds of spans, each with payloads). A preview is not always the whole value, though: it is
+hundreds of spans, each with payloads; bench/compare.py, two 200-record runs of a three-span
+agent on SQLite: 59 ms for both runs without spans, 700 ms with). A preview is not always the whole value, though: it is
 cut at 1,000 characters (10,000 on Databricks), and for chat-shaped requests it holds only the
 last user message, so two conversations that end with the same question would look alike.
 Records are keyed by their inputs, so a record whose request preview is not provably the
