@@ -457,7 +457,8 @@ def _paired(a: EvalRecord, b: EvalRecord, names: list[str]) -> CompareRow:
         for name in names
         for va, vb in [(a.verdicts.get(name, MISSING), b.verdicts.get(name, MISSING))]
     )
-    moves = {c.change for c in changes}
+    # A scorer only one side ran (a judge added in B) says nothing about what moved.
+    moves = {c.change for c in changes if "missing" not in (c.a.kind, c.b.kind)}
     status: Status = "same"
     for candidate in ("regressed", "improved", "changed"):
         if candidate in moves:

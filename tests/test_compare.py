@@ -18,7 +18,7 @@ from mlflow_magics import commands, compare, datasets
 from mlflow_magics.compare import EvalRecord, RunRef, compare_records, record_key
 from mlflow_magics.verdicts import read_value
 from mlflow_magics.views import display
-from mlflow_magics.views.compare_view import compare_html
+from mlflow_magics.views.compare_view import CompareView, compare_html
 
 SCRIPT = "<script>window.__xss=1</script>"
 IMG = '<img src=x onerror="window.__xss=2">'
@@ -174,6 +174,23 @@ def test_rows_with_more_regressed_scorers_come_first():
     assert c.rows[1].regressed == ("s2",) and c.rows[1].improved == ("s3",)
     # the summary leads with the scorer that regressed most
     assert [s.name for s in c.scorers] == ["s1", "s2", "s3"]
+
+
+def test_text_verdicts_change_and_a_scorer_new_in_b_has_no_delta():
+    a = [_record("p", {"tone": "formal"}, 0), _record("q", {"tone": "formal"}, 1)]
+    b = [
+        _record("p", {"tone": "casual", "new": 0.5}, 0),
+        _record("q", {"tone": "formal", "new": 1.0}, 1),
+    ]
+    c = compare_records(RunRef("a" * 32, "A", "0"), RunRef("b" * 32, "", "0"), a, b)
+    assert [r.status for r in c.rows] == ["changed", "same"]
+    new = next(s for s in c.scorers if s.name == "new")
+    assert (new.mean_a, new.mean_b, new.delta) == (None, 0.75, None)
+    view = CompareView(c)
+    assert "tone formal → casual" in view.to_text()
+    html = view.to_html()
+    assert "tone: formal → casual" in html and 'data-status="changed"' in html
+    assert view.to_pandas()["new/a"].isna().all()
 
 
 @pytest.mark.parametrize(
