@@ -16,7 +16,10 @@ Measured (median of ``--repeat`` runs, default 5; the three alternate so drift h
   ours       what `%mlflow compare before after` does: resolve both names, read both runs
              (no spans unless a preview is cut), pair records, read verdicts, summarise
 
-Run:  .venv/bin/python bench/compare.py [--records 200] [--repeat 5] [--rebuild]
+With ``--long`` every question carries 1,300 characters of context, so MLflow cuts every
+request preview and the comparison reads each record's spans (one more search, with spans).
+
+Run:  .venv/bin/python bench/compare.py [--records 200] [--repeat 5] [--rebuild] [--long]
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ CACHE = Path("/tmp/mlflow-magics-bench")
 DOC = "MLflow is an open source platform for the machine learning lifecycle. " * 6
 
 
-def build_store(path: Path, records: int) -> None:
+def build_store(path: Path, records: int, long: bool = False) -> None:
     import mlflow
     from mlflow.genai.scorers import scorer
 
@@ -70,7 +73,10 @@ def build_store(path: Path, records: int) -> None:
     def concise(outputs):
         return "yes" if len(outputs) < 60 else "no"
 
-    data = [{"inputs": {"q": f"question {i} about release {i % 17}"}} for i in range(records)]
+    context = DOC * 3 if long else ""  # over 1,000 characters: MLflow cuts the preview
+    data = [
+        {"inputs": {"q": f"{context}question {i} about release {i % 17}"}} for i in range(records)
+    ]
     t0 = time.perf_counter()
     for name, variant in (("before", "short"), ("after", "a much longer")):
         with mlflow.start_run(run_name=name, experiment_id="0"):
@@ -118,6 +124,11 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument(
+        "--long",
+        action="store_true",
+        help="inputs over 1,000 characters: every record's spans load",
+    )
     args = parser.parse_args()
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     os.environ.setdefault("TQDM_DISABLE", "1")
@@ -127,9 +138,9 @@ def main() -> None:
     os.environ.setdefault("MLFLOW_GENAI_EVAL_MAX_SCORER_WORKERS", "1")
     import mlflow
 
-    store = CACHE / f"compare-{args.records}.db"
+    store = CACHE / f"compare-{args.records}{'-long' if args.long else ''}.db"
     if args.rebuild or not store.exists():
-        build_store(store, args.records)
+        build_store(store, args.records, args.long)
     mlflow.set_tracking_uri(f"sqlite:///{store}")
     client = mlflow.MlflowClient()
     runs = [
@@ -154,7 +165,10 @@ def main() -> None:
     raw, lean, floor, ours = (
         statistics.median(times[k]) for k in ("raw", "raw-lean", "floor", "ours")
     )
-    print(f"code: {code_state()}; mlflow {mlflow.__version__}; records per run: {args.records}")
+    print(
+        f"code: {code_state()}; mlflow {mlflow.__version__}; records per run: {args.records}"
+        + ("; inputs over 1,000 characters" if args.long else "")
+    )
     print(f"raw       search_traces x2 (spans)      {raw * 1000:8.1f} ms  ({counts['raw']} traces)")
     print(f"raw-lean  search_traces x2 (no spans)   {lean * 1000:8.1f} ms")
     print(f"floor     client.search_traces x2 list  {floor * 1000:8.1f} ms")
