@@ -30,6 +30,7 @@ SUBCOMMANDS: dict[str, str] = {
     "prompts": "[NAME] [--like PATTERN]: the alias board of the prompt registry or one prompt",
     "models": "[NAME] [--like PATTERN]: the alias board of registered models or one model",
     "alias": "prompt|model NAME ALIAS VERSION [--gate [--force]] | --delete | --undo",
+    "compare": "RUN_A RUN_B [--experiment NAME]: two evaluation runs side by side per record",
 }
 
 USAGE = """\
@@ -460,6 +461,30 @@ def parse_evaluate(argv: list[str], cell: bool) -> EvaluateArgs:
     return EvaluateArgs(ns.data, ns.predict, ns.run_name, ns.judge, ns.max_workers, ns.scorers)
 
 
+@dataclass(frozen=True)
+class CompareArgs:
+    run_a: str
+    run_b: str
+    experiment: str | None = None
+
+
+def parse_compare(argv: list[str]) -> CompareArgs:
+    """``%mlflow compare RUN_A RUN_B [--experiment NAME]``."""
+    p = _parser(
+        "compare",
+        "Compare two evaluation runs per record, A as the baseline: regressions first. A run "
+        "is a run id, a run name in the experiment, or a variable holding an evaluation "
+        "result (anything with .run_id).",
+    )
+    p.add_argument("run_a", metavar="RUN_A", help="the baseline run: id, name or variable")
+    p.add_argument("run_b", metavar="RUN_B", help="the run compared with it: id, name or variable")
+    p.add_argument(
+        "--experiment", help="experiment whose run names to look in (default: the active one)"
+    )
+    ns = p.parse_args(argv)
+    return CompareArgs(ns.run_a, ns.run_b, ns.experiment)
+
+
 def parse_status(argv: list[str]) -> None:
     p = _parser("status", "Show where MLflow data goes now.")
     p.parse_args(argv)
@@ -586,4 +611,5 @@ FLAGS: dict[str, list[str]] = {
     "prompts": ["--like", "--help"],
     "models": ["--like", "--help"],
     "alias": ["prompt", "model", "--gate", "--force", "--delete", "--undo", "--help"],
+    "compare": ["--experiment", "--help"],
 }

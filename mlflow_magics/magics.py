@@ -64,6 +64,7 @@ class MlflowMagics(Magics):
       %mlflow models [NAME] [--like PATTERN]    the same for registered models
       %mlflow alias prompt|model NAME ALIAS VERSION [--gate [--force]] | --delete | --undo
       %mlflow diff prompt|model NAME V1 V2  compare two versions
+      %mlflow compare RUN_A RUN_B [--experiment NAME]   two evaluation runs, per record
 
     Examples
     --------
@@ -94,6 +95,9 @@ class MlflowMagics(Magics):
       %mlflow diff prompt qa 2 3
       %mlflow alias prompt qa production 3 --gate
       %mlflow alias prompt qa production --undo
+
+      cmp = %mlflow compare baseline candidate   # run names, ids, or result variables
+      cmp.regressions                     # records that got worse, worst first
       %config MlflowMagics.display = 'html'
     """
 
@@ -129,6 +133,7 @@ class MlflowMagics(Magics):
             "prompts": self._prompts,
             "models": self._models,
             "alias": self._alias,
+            "compare": self._compare,
             "trace": self._trace_line,
             _BEGIN: self._trace_begin,
         }
@@ -409,6 +414,35 @@ class MlflowMagics(Magics):
         if problem:
             raise BadInput(f"Cannot {what}: {problem}.")
         return mlflow.MlflowClient()
+
+    def _compare(self, argv: list[str]):
+        import mlflow
+
+        from mlflow_magics import compare
+        from mlflow_magics.trace_search import experiment_ids
+        from mlflow_magics.views.compare_view import CompareView
+
+        args = commands.parse_compare(argv)
+        problem = self._store_problem()
+        if problem:
+            raise BadInput(f"Cannot read runs: {problem}.")
+        client = mlflow.MlflowClient()
+        with _mlflow_refusal():
+            experiment = experiment_ids(client, args.experiment)[0]
+            run_a, run_b = (
+                compare.resolve_run(client, self._run_ref(ref), experiment)
+                for ref in (args.run_a, args.run_b)
+            )
+            return CompareView(compare.compare_runs(client, run_a, run_b))
+
+    def _run_ref(self, ref: str) -> str:
+        """A variable holding an evaluation result (``.run_id``) names its run; else ``ref``."""
+        from mlflow_magics.compare import run_id_of
+
+        if ref.isidentifier() and ref in self.shell.user_ns:
+            value = self.shell.user_ns[ref]
+            return value if isinstance(value, str) else run_id_of(value) or ref
+        return ref
 
     def _variable(self, name: str):
         if name not in self.shell.user_ns:
