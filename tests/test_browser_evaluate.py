@@ -1,6 +1,7 @@
 """Browser tier for evaluation: in a real JupyterLab, run ``%%mlflow evaluate`` over ten records
 with a code scorer and an LLM judge, watch rows arrive while it runs, expand a row to read the
-judge's rationale, open a record's trace, and compare the run with a second one.
+judge's rationale, open a record's trace, then compare the run with a second one
+(``%mlflow compare``): the regression first, the improvement, both rationales.
 
 The judge is tests/judge_server.py, an OpenAI-compatible server on 127.0.0.1 standing in for an
 LLM (none is reachable here); the notebook points MLflow's ``openai:/`` judge at it.
@@ -37,19 +38,23 @@ def cells(judge_url: str) -> list[str]:
         f"         'outputs': f'answer {{i}}' + (' {FAIL_MARKER}' if i % 4 == 0 else '')}}\n"
         "        for i in range(10)]\n"
         "data[1]['outputs'] = '<img src=x onerror=\"window.__xss=1\">'\n"
+        "data2 = [dict(r) for r in data]\n"
+        f"data2[0]['outputs'] = 'answer 0'  # the judge passes it now\n"
+        f"data2[5]['outputs'] = 'answer 5 {FAIL_MARKER}'  # and fails this one\n"
         "def unhurried(outputs):\n"
         "    time.sleep(0.4)  # slow enough to watch the rows arrive\n"
         "    return len(str(outputs)) < 40",
         "%%mlflow evaluate --data data --judge openai:/gpt-4o-mini --max-workers 1 --run-name first\n"
         "Safety()\n"
         "unhurried",
-        "%%mlflow evaluate --data data --judge openai:/gpt-4o-mini --run-name second\n"
+        "%%mlflow evaluate --data data2 --judge openai:/gpt-4o-mini --run-name second\n"
         "Safety()\n"
         "unhurried",
+        "%mlflow compare first second",
     ]
 
 
-SETUP, FIRST, SECOND = 1, 2, 3
+SETUP, FIRST, SECOND, COMPARE = 1, 2, 3, 4
 
 # How many rows the grid of the cell shows while its header says it is still running.
 _ROWS_WHILE_RUNNING = """(cell) => {
@@ -109,5 +114,25 @@ def test_watch_an_evaluation_fill_in_expand_a_rationale_and_open_a_trace(jupyter
         grid.locator("tbody .mlfm-ev-row .mlfm-ev-open").first.click()
         first.locator(".mlfm-tv").first.wait_for(timeout=NOTEBOOK_RUN)
         page.screenshot(path=str(artifacts_dir() / "evaluate-grid.png"), full_page=True)
+
+        # A second run over changed outputs, then the two runs side by side, regressions first.
+        for index in (SECOND, COMPARE):
+            cell = code_cell(page, index)
+            select_cell(cell)
+            run_menu_item(page, "Run Selected Cell and Do not Advance").click()
+        compared = code_cell(page, COMPARE).locator(".mlfm-cmp")
+        compared.wait_for(timeout=NOTEBOOK_RUN)
+        records = compared.locator("table:not(.scorers) tbody tr")
+        expect(records.first).to_have_class("regressed")
+        expect(records.first).to_contain_text("question 5")
+        expect(compared.locator("tr.improved")).to_contain_text("question 0")
+        expect(compared.locator("table.scorers")).to_contain_text("safety")
+        compared.locator("tr.regressed details").first.click()
+        expect(compared.locator("tr.regressed").first).to_contain_text(
+            f"The response contains {FAIL_MARKER}"
+        )
+        no_injected_elements(compared)
+        compared.scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts_dir() / "evaluate-compare.png"), full_page=True)
     finally:
         judge.stop()

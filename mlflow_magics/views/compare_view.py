@@ -151,7 +151,7 @@ _CSS = """
 .mlfm-cmp .id,.mlfm-cmp .dim{color:var(--jp-ui-font-color2,#656d76)}
 .mlfm-cmp .side{font-weight:600;border-radius:8px;padding:0 6px;font-size:11px;background:var(--jp-layout-color2,#f6f8fa)}
 .mlfm-cmp .sum{display:flex;flex-wrap:wrap;gap:12px;margin:0 0 6px}
-.mlfm-cmp table{border-collapse:collapse;width:100%;margin-bottom:8px}
+.mlfm-cmp table{border-collapse:collapse;width:100%;margin-bottom:8px;table-layout:auto}
 .mlfm-cmp th{text-align:left;padding:1px 6px;font-weight:normal;font-size:11px;color:var(--jp-ui-font-color2,#656d76);border-bottom:1px solid var(--jp-border-color1,#d0d7de)}
 .mlfm-cmp td{padding:2px 6px;text-align:left;border-bottom:1px solid var(--jp-border-color3,#f3f4f6);vertical-align:top}
 .mlfm-cmp.mlfm-cmp td,.mlfm-cmp.mlfm-cmp th{text-align:left}
@@ -167,7 +167,7 @@ _CSS = """
 .mlfm-cmp .v{display:inline-block;margin:0 6px 2px 0;padding:0 5px;border-radius:6px;background:var(--jp-layout-color2,#f6f8fa);white-space:nowrap}
 .mlfm-cmp .v.regressed{background:#ffd7d5}.mlfm-cmp .v.improved{background:#ccf2d6}.mlfm-cmp .v.changed{background:#fff0a8}
 .mlfm-cmp details summary{cursor:pointer;font-size:11px;color:var(--jp-ui-font-color2,#656d76)}
-.mlfm-cmp .why{display:grid;grid-template-columns:auto 1fr 1fr;gap:2px 8px;font-size:11px}
+.mlfm-cmp .why{display:grid;grid-template-columns:auto 1fr 1fr;gap:2px 8px;font-size:11px;min-width:26em}
 .mlfm-cmp .why div{white-space:pre-wrap;word-break:break-word}
 .mlfm-cmp .err{color:#cf222e}
 .mlfm-cmp .more{margin-top:6px;color:var(--jp-ui-font-color2,#656d76)}
