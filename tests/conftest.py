@@ -4,6 +4,7 @@ JupyterLab, Chromium) live in ``servers.py``."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 from pathlib import Path
@@ -70,6 +71,9 @@ def shell(tmp_path, store_uri, monkeypatch):
     ip.run(f"%mlflow connect {store_uri}")
     yield ip
     ip.run_cell("%unload_ext mlflow_magics")
+    # Each shell registers an atexit hook that holds it (and its namespace) alive and runs
+    # gc.collect() at exit: a few hundred shells made interpreter exit take minutes.
+    atexit.unregister(ip.atexit_operations)
     mlflow.set_tracking_uri(None)
     os.environ.pop("MLFLOW_EXPERIMENT_ID", None)
     fluent._active_experiment_id = None
