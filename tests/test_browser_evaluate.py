@@ -9,6 +9,8 @@ LLM (none is reachable here); the notebook points MLflow's ``openai:/`` judge at
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from judge_server import FAIL_MARKER, JudgeServer
 from servers import artifacts_dir
@@ -136,3 +138,47 @@ def test_watch_an_evaluation_fill_in_expand_a_rationale_and_open_a_trace(jupyter
         page.screenshot(path=str(artifacts_dir() / "evaluate-compare.png"), full_page=True)
     finally:
         judge.stop()
+
+
+def test_interrupting_keeps_the_finished_rows_on_screen(jupyter_lab, page):
+    from playwright.sync_api import expect
+
+    name = write_notebook(
+        jupyter_lab.root_dir,
+        "evaluate_interrupt.ipynb",
+        [
+            "%load_ext mlflow_magics\n%mlflow connect --experiment browser-evaluate-stop\n"
+            "import time\n"
+            "data = [{'inputs': {'q': str(i)}, 'outputs': str(i)} for i in range(40)]\n"
+            "def slow(outputs):\n"
+            "    time.sleep(0.3)\n"
+            "    return True",
+            "%%mlflow evaluate --data data --max-workers 1\nslow",
+        ],
+    )
+    open_notebook(page, jupyter_lab, name)
+    select_cell(code_cell(page, 1))
+    run_cells(page, "Run All Above Selected Cell")
+    cell = code_cell(page, 1)
+    select_cell(cell)
+    run_menu_item(page, "Run Selected Cell and Do not Advance").click()
+    page.wait_for_function(
+        f"(cell) => ({_ROWS_WHILE_RUNNING})(cell) >= 3",
+        arg=cell.element_handle(),
+        polling=100,
+        timeout=NOTEBOOK_RUN,
+    )
+    page.get_by_role("menuitem", name="Kernel", exact=True).click()
+    page.get_by_role("menuitem", name=re.compile("^Interrupt Kernel")).click()
+    grid = cell.locator('.mlfm-ev-w[data-status="interrupted"]')
+    grid.wait_for(timeout=NOTEBOOK_RUN)
+    expect(grid.locator(".mlfm-ev-note")).to_contain_text("left unscored")
+    expect(grid.locator(".mlfm-ev-status")).to_contain_text("Interrupted data")
+    scored = grid.locator("tbody .mlfm-ev-row").count()
+    assert 3 <= scored < 40
+    expect(grid.locator(".mlfm-ev-note")).to_contain_text(
+        f"{scored} records scored, {40 - scored} left unscored"
+    )
+    expect(
+        cell.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    ).to_contain_text("KeyboardInterrupt")
