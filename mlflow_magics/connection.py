@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlparse
 
 from mlflow_magics.errors import BadInput
@@ -145,6 +146,24 @@ def probe(uri: str, timeout: float = 1.0) -> str | None:
         return str(getattr(reason, "strerror", None) or reason).lower()
     except (TimeoutError, OSError) as e:
         return f"no answer within {timeout:g} s" if isinstance(e, TimeoutError) else str(e)
+
+
+def store_unreachable(client: Any = None, timeout: float = 2.0) -> str | None:
+    """Why the HTTP tracking or registry server behind ``client`` (and MLflow's current
+    tracking URI) does not answer now, else None. One fresh ``/health`` request each: called
+    before a widget action, where MLflow itself would retry a dead server for minutes."""
+    import mlflow
+
+    uris = [mlflow.get_tracking_uri()]
+    for attr in ("tracking_uri", "_registry_uri"):
+        uri = getattr(client, attr, None)
+        if isinstance(uri, str) and uri not in uris:
+            uris.append(uri)
+    for uri in uris:
+        reason = probe(uri, timeout)
+        if reason:
+            return f"{uri} is not reachable ({reason})"
+    return None
 
 
 def _databricks_host(uri: str) -> str:

@@ -586,3 +586,54 @@ def test_help_and_completion_name_the_new_subcommands(shell, capsys):
         assert f"\n  {name} " in usage
     assert "--undo" in commands.FLAGS["alias"]
     assert "prompt" in commands.FLAGS["diff"]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("%mlflow prompts", r"^Cannot read prompts: http://127.0.0.1:\d+ is not reachable"),
+        ("%mlflow models qa", r"^Cannot read models: http://127.0.0.1:\d+ is not reachable"),
+        (
+            "%mlflow alias prompt qa production 2",
+            r"^Cannot move aliases: http://127.0.0.1:\d+ is not reachable",
+        ),
+    ],
+)
+def test_a_dead_registry_server_is_one_sentence(shell, line, message):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    shell.run(f"%mlflow connect http://127.0.0.1:{dead}")
+    with pytest.raises(UsageError, match=message):
+        shell.run(line)
+
+
+def test_widget_confirm_on_a_dead_server_is_refused_at_once_and_moves_nothing(shell, client):
+    """MLflow would retry a dead server for minutes; the widget asks /health first."""
+    import socket
+    import time
+
+    shell.run("%mlflow alias prompt qa production 2")
+    board = shell.run("%mlflow prompts qa")
+    w = board.widget
+    w.act({"action": "move", "alias": "production", "version": 3})
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    live = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(f"http://127.0.0.1:{dead}")  # the server went away
+    try:
+        started = time.monotonic()
+        w.act({"action": "confirm"})
+        assert time.monotonic() - started < 5
+    finally:
+        mlflow.set_tracking_uri(live)
+    assert w.error.startswith(
+        f"Cannot reach the tracking server: http://127.0.0.1:{dead} is not reachable ("
+    )
+    assert w.error.endswith("nothing was changed.")
+    assert points_at(client, "qa", "production") == 2
+    w.act({"action": "confirm"})  # the server is back: the pending move goes through
+    assert w.error == "" and points_at(client, "qa", "production") == 3

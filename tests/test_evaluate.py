@@ -438,3 +438,16 @@ def test_predict_errors_show_on_their_row_and_mlflow_refusals_are_one_sentence(s
     magics = shell.magics_manager.registry["MlflowMagics"]
     assert magics.last_evaluation.status == "failed"
     assert mlflow.active_run() is None
+
+
+def test_a_dead_tracking_server_is_one_sentence_before_anything_runs(shell):
+    shell.run(CODE_SCORERS)
+    shell.user_ns["data"] = records(2)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    shell.run(f"%mlflow connect http://127.0.0.1:{dead}")
+    with pytest.raises(
+        UsageError, match=rf"^Cannot evaluate: http://127.0.0.1:{dead} is not reachable"
+    ):
+        shell.run("%%mlflow evaluate --data data\nshort\n")

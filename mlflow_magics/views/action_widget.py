@@ -34,16 +34,31 @@ class ActionWidget(anywidget.AnyWidget):
         finally:
             self.send({"done": content.get("action")})
 
+    #: Actions whose view keeps what the store did not take (a dataset edit stays unsaved,
+    #: with the reason) instead of being refused up front.
+    keeps_unsaved: frozenset[str] = frozenset()
+
     def act(self, content: dict[str, Any]) -> None:
         """Do what one front-end message asks, as a click would."""
         self._before_action()
         try:
+            if content.get("action") not in self.keeps_unsaved:
+                self._check_store()
             self._act(content)
         except BadInput as e:
             self._refused(str(e))
         except Exception as e:
             self.error = f"{type(e).__name__}: {e}"
             show_traceback()
+
+    def _check_store(self) -> None:
+        """A dead tracking server is one sentence at once, not minutes of MLflow's retries."""
+        from mlflow_magics.connection import store_unreachable
+
+        view = getattr(self, "_view", None) or getattr(self, "_table", None)
+        problem = store_unreachable(getattr(view, "_client", None))
+        if problem:
+            raise BadInput(f"Cannot reach the tracking server: {problem}; nothing was changed.")
 
     def _before_action(self) -> None:
         self.error = ""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from mlflow_magics.connection import store_unreachable
 from mlflow_magics.datasets import (
     EXPECTATION_FIELDS,
     DatasetSummary,
@@ -132,6 +133,9 @@ class DatasetView(WithDetailArea):
                 "`ds.to_pandas()['record_id']`."
             )
         try:
+            problem = store_unreachable(self._client)
+            if problem:  # MLflow would retry a dead server for minutes
+                raise ConnectionError(problem)
             saved = set_expectations(self.dataset, record_id, **fields)
         except BadInput:
             raise

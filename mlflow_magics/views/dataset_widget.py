@@ -34,6 +34,8 @@ class DatasetWidget(ActionWidget):
     ).tag(sync=True)
     note = traitlets.Unicode("", help="What the last action did, in one sentence.").tag(sync=True)
 
+    keeps_unsaved = frozenset({"save", "retry"})
+
     def __init__(self, view, **kwargs: Any) -> None:
         self._view = view
         super().__init__(**kwargs)
