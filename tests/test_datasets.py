@@ -55,21 +55,34 @@ def store_template(store_template, tmp_path_factory):
 
 
 def trace_ids(shell) -> list[str]:
-    """Trace ids of the store, oldest first."""
+    """Trace ids of the store, oldest first (traces of the same millisecond in any order)."""
     return list(reversed(shell.run("%mlflow traces --page-size 100").trace_ids))
+
+
+def trace_id_asking(shell, question: str) -> str:
+    """The id of the trace whose root span asked ``question``."""
+    return next(
+        i for i in trace_ids(shell) if mlflow.get_trace(i).data.spans[0].inputs == {"q": question}
+    )
 
 
 # -- unit ------------------------------------------------------------------------------------
 
 
 def test_records_from_traces_take_root_inputs_outputs_and_the_trace_id(shell):
-    ids = trace_ids(shell)
-    traces = [mlflow.get_trace(i) for i in ids[:2]]
+    # Traces made in the same millisecond have no defined order: find them by their question.
+    traces = [mlflow.get_trace(i) for i in trace_ids(shell)]
     records = records_from_traces(traces)
-    assert records[0]["inputs"] == {"q": SCRIPT}
-    assert records[0]["outputs"] == IMG
-    assert records[1]["inputs"] == {"q": "question 1"}
-    assert records[1]["source"] == {"source_type": "TRACE", "source_data": {"trace_id": ids[1]}}
+    assert [r["source"]["source_data"]["trace_id"] for r in records] == [
+        t.info.trace_id for t in traces
+    ]
+    by_question = {r["inputs"]["q"]: r for r in records}
+    assert by_question[SCRIPT]["outputs"] == IMG
+    second = by_question["question 1"]
+    assert second["outputs"] == "answer 1"
+    source = mlflow.get_trace(second["source"]["source_data"]["trace_id"])
+    assert source.data.spans[0].inputs == {"q": "question 1"}
+    assert second["source"]["source_type"] == "TRACE"
 
 
 def test_expectations_from_splits_lines_and_clears_empty_values():
@@ -143,8 +156,7 @@ def test_adding_the_same_traces_twice_adds_nothing(shell):
 
 
 def test_a_trace_with_the_same_inputs_does_not_overwrite_a_record(shell):
-    ids = trace_ids(shell)
-    shell.user_ns["ids"] = ids[1:2]
+    shell.user_ns["ids"] = [trace_id_asking(shell, "question 1")]
     shell.run("%mlflow dataset create qa --traces ids")
     root = mlflow.start_span_no_context("answer", inputs={"q": "question 1"})
     root.set_outputs("a different answer")

@@ -330,6 +330,7 @@ def test_hostile_outputs_and_rationales_are_escaped_in_every_tier(shell):
     assert tags <= {"div", "strong", "table", "tr", "th", "td", "details", "summary", "a"}
     assert not [a for a, _ in attrs if a.startswith("on")]
     assert "&lt;script&gt;" in html and "&lt;img" in html
+    assert "mathjax_ignore" in html  # "$5 and $10" in an output is not typeset as LaTeX
     payload = view.widget.children[0].rows  # the widget sets these as textContent
     assert any(SCRIPT in r["v"]["hostile"][2] for r in payload)
 

@@ -22,7 +22,7 @@ from mlflow_magics import registry
 from mlflow_magics.errors import BadInput
 from mlflow_magics.registry import Board, Entry, Move, MoveResult, VersionDiff
 from mlflow_magics.views import display
-from mlflow_magics.views.markup import Markup, join, tag
+from mlflow_magics.views.markup import NO_MATH, Markup, join, tag
 from mlflow_magics.views.trace_table import clip, format_time
 
 #: Versions the static tiers list (aliased versions are always listed too).
@@ -353,7 +353,7 @@ class AliasBoard:
             body.append(tag("div", self.note, class_="note"))
         if self.shown_diff:
             body.append(diff_html(self.shown_diff))
-        return join([tag("style", Markup(_CSS)), tag("div", body, class_="mlfm-alias")])
+        return join([tag("style", Markup(_CSS)), tag("div", body, class_=f"mlfm-alias {NO_MATH}")])
 
     def _listing_html(self) -> Markup:
         head = tag("tr", [tag("th", t) for t in ("name", "description", "aliases")])
@@ -456,7 +456,7 @@ class MoveView:
         parts: list[Any] = [tag("div", self.result.sentence())]
         if self.result.gate is not None and self.result.gate.rows:
             parts.append(tag("pre", self.result.gate.table()))
-        return join([tag("style", Markup(_CSS)), tag("div", parts, class_="mlfm-alias")])
+        return join([tag("style", Markup(_CSS)), tag("div", parts, class_=f"mlfm-alias {NO_MATH}")])
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
         return display.mimebundle(self.to_text(), html=self.to_html)
@@ -659,7 +659,7 @@ def diff_html(d: VersionDiff, max_lines: int = DIFF_LINES) -> Markup:
 
 
 def _styled(inner: Markup) -> Markup:
-    return join([tag("style", Markup(_CSS)), tag("div", inner, class_="mlfm-alias")])
+    return join([tag("style", Markup(_CSS)), tag("div", inner, class_=f"mlfm-alias {NO_MATH}")])
 
 
 _CSS = """

@@ -18,7 +18,7 @@ from typing import Any
 from mlflow_magics.compare import CompareRow, RunComparison, RunRef, ScorerSummary
 from mlflow_magics.verdicts import Verdict
 from mlflow_magics.views import display
-from mlflow_magics.views.markup import Markup, join, tag
+from mlflow_magics.views.markup import NO_MATH, Markup, join, tag
 from mlflow_magics.views.trace_view import _plain
 
 #: Records the static HTML shows before it says how many more there are.
@@ -318,7 +318,6 @@ def compare_html(c: RunComparison, max_rows: int = HTML_MAX_ROWS) -> str:
     return join(
         [
             tag("style", Markup(_CSS)),
-            # mathjax_ignore / tex2jax_ignore: "$" pairs in outputs are not LaTeX
             tag(
                 "div",
                 header,
@@ -326,7 +325,7 @@ def compare_html(c: RunComparison, max_rows: int = HTML_MAX_ROWS) -> str:
                 _summary_table(c),
                 tag("table", head, body, class_="records"),
                 more,
-                class_="mlfm-cmp mathjax_ignore tex2jax_ignore",
+                class_=f"mlfm-cmp {NO_MATH}",
             ),
         ]
     )

@@ -28,7 +28,7 @@ from mlflow_magics.datasets import (
 from mlflow_magics.errors import BadInput
 from mlflow_magics.views import display
 from mlflow_magics.views.detail_area import WithDetailArea
-from mlflow_magics.views.markup import Markup, join, tag
+from mlflow_magics.views.markup import NO_MATH, Markup, join, tag
 from mlflow_magics.views.trace_table import clip, format_time
 
 PAGE_SIZE = 25
@@ -298,7 +298,7 @@ class DatasetView(WithDetailArea):
                     unsaved,
                     tag("table", tag("thead", head), tag("tbody", body)),
                     tag("div", more, class_="more") if more else None,
-                    class_="mlfm-ds",
+                    class_=f"mlfm-ds {NO_MATH}",
                 ),
             ]
         )
@@ -414,7 +414,7 @@ class DatasetList:
                     tag("div", f"{more:,} more; see .to_pandas()", class_="more")
                     if more > 0
                     else None,
-                    class_="mlfm-ds",
+                    class_=f"mlfm-ds {NO_MATH}",
                 ),
             ]
         )

@@ -16,7 +16,7 @@ from typing import Any
 from mlflow_magics.trace_data import Payload, format_duration
 from mlflow_magics.trace_diff import ADDED, CHANGED, REMOVED, DiffRow, DiffSummary, TraceDiff
 from mlflow_magics.views import display
-from mlflow_magics.views.markup import Markup, join, tag
+from mlflow_magics.views.markup import NO_MATH, Markup, join, tag
 from mlflow_magics.views.trace_view import _plain, format_cost
 
 #: Rows the static HTML shows before it says how many more there are.
@@ -262,15 +262,13 @@ def diff_html(diff: TraceDiff, max_rows: int = HTML_MAX_ROWS) -> str:
     return join(
         [
             tag("style", Markup(_CSS)),
-            # mathjax_ignore (MathJax 3) / tex2jax_ignore (2): JupyterLab would typeset
-            # "$0.001 → $0.002", or "$" pairs in span names, as LaTeX
             tag(
                 "div",
                 header,
                 summary,
                 tag("table", head, body),
                 more,
-                class_="mlfm-diff mathjax_ignore tex2jax_ignore",
+                class_=f"mlfm-diff {NO_MATH}",
             ),
         ]
     )

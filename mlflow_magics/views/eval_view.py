@@ -26,7 +26,7 @@ from mlflow_magics.scoring import EvalOutcome, RecordScored
 from mlflow_magics.verdicts import Verdict, aggregate
 from mlflow_magics.views import display
 from mlflow_magics.views.detail_area import WithDetailArea
-from mlflow_magics.views.markup import Markup, join, tag
+from mlflow_magics.views.markup import NO_MATH, Markup, join, tag
 from mlflow_magics.views.trace_table import clip
 
 #: Characters of inputs / outputs in a row, and of a rationale or error, sent to any tier.
@@ -415,7 +415,7 @@ class EvalView(WithDetailArea):
             parts.append(
                 tag("div", f"… {len(self.rows) - HTML_ROWS} more rows (to_pandas() has all).")
             )
-        return tag("div", join(parts), class_="mlfm-eval")
+        return tag("div", join(parts), class_=f"mlfm-eval {NO_MATH}")
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
         return display.mimebundle(self._text(), html=self._html, widget=lambda: self.widget)

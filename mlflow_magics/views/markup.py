@@ -9,6 +9,10 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 
+#: Classes on every view's root so JupyterLab's MathJax (3: ``mathjax_ignore``, 2:
+#: ``tex2jax_ignore``) does not typeset "$" pairs in untrusted text ("$0.001 → $0.002") as LaTeX.
+NO_MATH = "mathjax_ignore tex2jax_ignore"
+
 
 class Markup(str):
     """A string of HTML this module built; :func:`tag` inserts it as is."""

@@ -36,7 +36,7 @@ from mlflow_magics.trace_search import (
 )
 from mlflow_magics.views import display
 from mlflow_magics.views.detail_area import WithDetailArea
-from mlflow_magics.views.markup import Markup, join, tag
+from mlflow_magics.views.markup import NO_MATH, Markup, join, tag
 
 PAGE_SIZE = 25
 #: Characters of each preview a page carries (to the widget and into the HTML/text tiers).
@@ -525,7 +525,7 @@ class TraceTable(WithDetailArea):
                     tag("div", self.error, class_="err") if self.error else None,
                     tag("table", tag("thead", head), tag("tbody", body)),
                     tag("div", more, class_="more") if more else None,
-                    class_="mlfm-tt",
+                    class_=f"mlfm-tt {NO_MATH}",
                 ),
             ]
         )

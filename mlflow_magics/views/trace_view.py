@@ -24,7 +24,7 @@ from mlflow_magics.trace_data import (
     trace_data,
 )
 from mlflow_magics.views import display
-from mlflow_magics.views.markup import Markup, join, percent, tag
+from mlflow_magics.views.markup import NO_MATH, Markup, join, percent, tag
 
 #: Spans the static HTML shows before it says how many more there are (keeps it under ~2 MB).
 HTML_MAX_SPANS = 500
@@ -241,7 +241,7 @@ def trace_html(data: TraceData, trace=None, max_spans: int = HTML_MAX_SPANS) -> 
                 Markup("".join(out)),
                 more,
                 # not typeset as LaTeX: "$" in the cost or in span names stays text
-                class_="mlfm-trace mathjax_ignore tex2jax_ignore",
+                class_=f"mlfm-trace {NO_MATH}",
             ),
         ]
     )
