@@ -353,7 +353,7 @@ def test_every_tier_escapes_hostile_previews(shell):
     assert "<script>window" not in html and "<img" not in html
     assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in html
     assert "&lt;img src=x onerror=" in html
-    assert 'class="mlfm-tt"' in html and "mlfm-trace" not in html
+    assert 'class="mlfm-tt mathjax_ignore' in html and "mlfm-trace" not in html
     assert SCRIPT[:22] in bundle["text/plain"]  # text is text (clipped to its column)
     assert display.WIDGET_MIME not in bundle
     # The widget gets the raw text: its front-end sets textContent only.
