@@ -455,7 +455,7 @@ class MlflowMagics(Magics):
     def _evaluate(self, argv: list[str], cell: str | None = None):
         import mlflow
 
-        from mlflow_magics import datasets, scoring
+        from mlflow_magics import scoring
         from mlflow_magics.views.eval_view import EvalView
 
         args = commands.parse_evaluate(argv, cell=cell is not None)
@@ -465,33 +465,13 @@ class MlflowMagics(Magics):
             else scoring.listed_scorers(args.scorers or "")
         )
         scorers = scoring.build_scorers(sources, self.shell.user_ns, judge=args.judge)
-        predict = None
-        if args.predict is not None:
-            predict = self.shell.user_ns.get(args.predict)
-            if not callable(predict):
-                raise BadInput(
-                    f"--predict {args.predict}: no function of that name in this notebook"
-                    + ("" if predict is None else f" (it is a {type(predict).__name__})")
-                    + "."
-                )
+        predict = scoring.predict_function(args.predict, self.shell.user_ns)
         problem = self._store_problem()
         if problem:
             raise BadInput(f"Cannot evaluate: {problem}.")
         client = mlflow.MlflowClient()
         with _mlflow_refusal():
-            if args.data in self.shell.user_ns:
-                data = scoring.eval_data(client, self.shell.user_ns[args.data], args.data)
-            else:
-                name = datasets.check_name(args.data, client.tracking_uri)
-                try:
-                    dataset = datasets.find_dataset(client, name)
-                except BadInput as e:
-                    reason = str(e)
-                    raise BadInput(
-                        f"--data {args.data}: no variable of that name in this notebook, and "
-                        f"{reason[0].lower()}{reason[1:]}"
-                    ) from e
-                data = scoring.eval_data(client, dataset, name)
+            data = scoring.resolve_data(client, args.data, self.shell.user_ns)
         scoring.check_judges(scorers)
         view = EvalView(
             client, [s.name for s in scorers], data.total, data.label, run_name=args.run_name
@@ -499,7 +479,6 @@ class MlflowMagics(Magics):
         view.workers = scoring.workers_for(args.max_workers, client.tracking_uri)
         self.last_evaluation = view  # also reachable after Ctrl-C, which returns nothing
         view.show_live()
-        outcome = None
         try:
             with _mlflow_refusal():
                 outcome = scoring.run_evaluation(

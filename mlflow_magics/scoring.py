@@ -171,7 +171,7 @@ def build_scorers(
 
 
 def _unknown_name(source: ScorerSource, error: NameError, scope: Mapping[str, Any]) -> str:
-    name = getattr(error, "name", None) or str(error).split("'")[1 if "'" in str(error) else 0]
+    name = error.name or str(error)
     known = [k for k in scope if not k.startswith("_")]
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     hint = f"; did you mean `{close[0]}`?" if close else "; define it in a cell above first."
@@ -282,6 +282,35 @@ class EvalData:
     total: int | None
     label: str
     dataset_name: str | None = None
+
+
+def predict_function(name: str | None, namespace: Mapping[str, Any]) -> Callable[..., Any] | None:
+    """``--predict NAME``: the notebook's function of that name (None without the flag)."""
+    if name is None:
+        return None
+    value = namespace.get(name)
+    if not callable(value):
+        kind = "" if value is None else f" (it is a {type(value).__name__})"
+        raise BadInput(f"--predict {name}: no function of that name in this notebook{kind}.")
+    return value
+
+
+def resolve_data(client, ref: str, namespace: Mapping[str, Any]) -> EvalData:
+    """``--data REF``: a variable of the notebook if one has that name, else a dataset."""
+    from mlflow_magics import datasets
+
+    if ref in namespace:
+        return eval_data(client, namespace[ref], ref)
+    name = datasets.check_name(ref, client.tracking_uri)
+    try:
+        dataset = datasets.find_dataset(client, name)
+    except BadInput as e:
+        reason = str(e)
+        raise BadInput(
+            f"--data {ref}: no variable of that name in this notebook, and "
+            f"{reason[0].lower()}{reason[1:]}"
+        ) from e
+    return eval_data(client, dataset, name)
 
 
 def eval_data(client, value: Any, label: str) -> EvalData:

@@ -9,12 +9,16 @@ traceback in the kernel too, rather than vanishing in the comm handler.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import anywidget
 import traitlets
 
 from mlflow_magics.errors import BadInput
+
+#: The widgets' ES modules and CSS, shipped inside the package.
+WIDGETS = Path(__file__).resolve().parent.parent / "widgets"
 
 
 class ActionWidget(anywidget.AnyWidget):
@@ -24,7 +28,8 @@ class ActionWidget(anywidget.AnyWidget):
         "", help="One sentence when the last action failed (e.g. a malformed filter); else empty."
     ).tag(sync=True)
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, view, **kwargs: Any) -> None:
+        self._view = view  # the result object whose methods the actions call
         super().__init__(**kwargs)
         self.on_msg(self._on_msg)
 
@@ -55,8 +60,7 @@ class ActionWidget(anywidget.AnyWidget):
         """A dead tracking server is one sentence at once, not minutes of MLflow's retries."""
         from mlflow_magics.connection import store_unreachable
 
-        view = getattr(self, "_view", None) or getattr(self, "_table", None)
-        problem = store_unreachable(getattr(view, "_client", None))
+        problem = store_unreachable(getattr(self._view, "_client", None))
         if problem:
             raise BadInput(f"Cannot reach the tracking server: {problem}; nothing was changed.")
 

@@ -10,22 +10,19 @@ sentence, and the board shows where the alias points now.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import traitlets
 
 from mlflow_magics.errors import BadInput
-from mlflow_magics.views.action_widget import ActionWidget
-
-_HERE = Path(__file__).resolve().parent.parent / "widgets"
+from mlflow_magics.views.action_widget import WIDGETS, ActionWidget
 
 
 class AliasBoardWidget(ActionWidget):
     """Versions with their aliases, a version diff, alias moves with a confirm step."""
 
-    _esm = _HERE / "alias_board.js"
-    _css = _HERE / "alias_board.css"
+    _esm = WIDGETS / "alias_board.js"
+    _css = WIDGETS / "alias_board.css"
 
     board = traitlets.Dict(
         help="What the board shows: {kind, name, description, latest, aliases: {alias: n}, "
@@ -42,10 +39,6 @@ class AliasBoardWidget(ActionWidget):
         "same}; {} when none."
     ).tag(sync=True)
     note = traitlets.Unicode("", help="What the last action did, in one sentence.").tag(sync=True)
-
-    def __init__(self, view, **kwargs: Any) -> None:
-        self._view = view
-        super().__init__(**kwargs)
 
     def _act(self, content: dict[str, Any]) -> None:
         view = self._view

@@ -8,22 +8,19 @@ script would; the view pushes the new page, unsaved edits and note back through 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import traitlets
 
 from mlflow_magics.errors import BadInput
-from mlflow_magics.views.action_widget import ActionWidget
-
-_HERE = Path(__file__).resolve().parent.parent / "widgets"
+from mlflow_magics.views.action_widget import WIDGETS, ActionWidget
 
 
 class DatasetWidget(ActionWidget):
     """Records with inputs, outputs, editable expectations and their source trace."""
 
-    _esm = _HERE / "dataset_view.js"
-    _css = _HERE / "dataset_view.css"
+    _esm = WIDGETS / "dataset_view.js"
+    _css = WIDGETS / "dataset_view.css"
 
     page = traitlets.Dict(
         help="The page shown: {name, rows: [{id, inputs, outputs (bounded), source_trace, "
@@ -35,10 +32,6 @@ class DatasetWidget(ActionWidget):
     note = traitlets.Unicode("", help="What the last action did, in one sentence.").tag(sync=True)
 
     keeps_unsaved = frozenset({"save", "retry"})
-
-    def __init__(self, view, **kwargs: Any) -> None:
-        self._view = view
-        super().__init__(**kwargs)
 
     def _act(self, content: dict[str, Any]) -> None:
         view = self._view

@@ -151,10 +151,6 @@ class EvalView(WithDetailArea):
         if outcome is not None:
             self.result = outcome.result
             self.run_id = outcome.run_id or self.run_id
-            if outcome.result is not None and len(outcome.records) > len(self.rows):
-                with self._lock:  # rows the live hook missed (it is best effort)
-                    seen = {id(r) for r in self.rows}
-                    self.rows.extend(r for r in outcome.records if id(r) not in seen)
         if failure is not None:
             self.status = "failed"
             self.note = failure

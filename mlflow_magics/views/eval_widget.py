@@ -8,22 +8,19 @@ rows to a dataset arrive as messages (``{"action": "open", "trace_id": …}``, `
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import traitlets
 
 from mlflow_magics.errors import BadInput
-from mlflow_magics.views.action_widget import ActionWidget
-
-_HERE = Path(__file__).resolve().parent.parent / "widgets"
+from mlflow_magics.views.action_widget import WIDGETS, ActionWidget
 
 
 class EvalWidget(ActionWidget):
     """Progress, per-scorer summary and one row per scored record."""
 
-    _esm = _HERE / "eval_view.js"
-    _css = _HERE / "eval_view.css"
+    _esm = WIDGETS / "eval_view.js"
+    _css = WIDGETS / "eval_view.css"
 
     header = traitlets.Dict(
         help="{status: running|done|interrupted|failed, done, total, elapsed (s), run_id, "
@@ -39,10 +36,6 @@ class EvalWidget(ActionWidget):
     note = traitlets.Unicode("", help="What the run or the last action did, in one sentence.").tag(
         sync=True
     )
-
-    def __init__(self, view, **kwargs: Any) -> None:
-        self._view = view
-        super().__init__(**kwargs)
 
     def _act(self, content: dict[str, Any]) -> None:
         view = self._view

@@ -9,22 +9,19 @@ stays in Python: the browser gets the count and which rows of its page are selec
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import traitlets
 
 from mlflow_magics.errors import BadInput
-from mlflow_magics.views.action_widget import ActionWidget
-
-_HERE = Path(__file__).resolve().parent.parent / "widgets"
+from mlflow_magics.views.action_widget import WIDGETS, ActionWidget
 
 
 class TraceTableWidget(ActionWidget):
     """Rows, paging, filter box, sorting and selection for a :class:`TraceTable`."""
 
-    _esm = _HERE / "trace_table.js"
-    _css = _HERE / "trace_table.css"
+    _esm = WIDGETS / "trace_table.js"
+    _css = WIDGETS / "trace_table.css"
 
     page = traitlets.Dict(
         help="The page shown: {rows, page, start, has_prev, has_next, count, capped}; rows carry "
@@ -49,19 +46,15 @@ class TraceTableWidget(ActionWidget):
         "", help="What the last \"Add selected to dataset…\" did: 'n added, m already present'."
     ).tag(sync=True)
 
-    def __init__(self, table, **kwargs: Any) -> None:
-        self._table = table
-        super().__init__(**kwargs)
-
     def _before_action(self) -> None:
         pass  # the table's own error stays shown until an action replaces or clears it
 
     def _refused(self, sentence: str) -> None:
-        self._table.error = sentence
+        self._view.error = sentence
         self.error = sentence
 
     def _act(self, content: dict[str, Any]) -> None:
-        table = self._table
+        table = self._view
         action = content.get("action")
         if action == "filter":
             table.set_filter(str(content.get("text", "")))

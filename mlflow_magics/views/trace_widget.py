@@ -12,22 +12,20 @@ in the browser; ``span_type_filter`` keeps Python in step.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import anywidget
 import traitlets
 
 from mlflow_magics.trace_data import SEARCH_CAP, SpanSearch, TraceData, span_detail, span_index
-
-_HERE = Path(__file__).resolve().parent.parent / "widgets"
+from mlflow_magics.views.action_widget import WIDGETS
 
 
 class TraceWidget(anywidget.AnyWidget):
     """Span tree + waterfall + details pane for one trace."""
 
-    _esm = _HERE / "trace_view.js"
-    _css = _HERE / "trace_view.css"
+    _esm = WIDGETS / "trace_view.js"
+    _css = WIDGETS / "trace_view.css"
 
     trace = traitlets.Dict(
         help="Trace facts and span columns in depth-first order (sent once)."
