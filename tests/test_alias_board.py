@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 import mlflow
 import pytest
 from IPython.core.error import UsageError
+from static_html import assert_cells_align_in_jupyterlab
 
 from mlflow_magics import commands, registry
 from mlflow_magics.views import display
@@ -637,3 +638,8 @@ def test_widget_confirm_on_a_dead_server_is_refused_at_once_and_moves_nothing(sh
     assert points_at(client, "qa", "production") == 2
     w.act({"action": "confirm"})  # the server is back: the pending move goes through
     assert w.error == "" and points_at(client, "qa", "production") == 3
+
+
+def test_board_cells_stay_left_aligned_in_jupyterlab(shell):
+    shell.run("%mlflow alias prompt qa production 2")
+    assert_cells_align_in_jupyterlab(shell.run("%mlflow prompts").to_html())

@@ -13,6 +13,7 @@ from IPython.core.error import UsageError
 from mlflow.entities import Feedback
 from mlflow.genai.scorers import scorer
 from packaging.version import Version
+from static_html import assert_cells_align_in_jupyterlab
 
 from mlflow_magics import commands, compare, datasets
 from mlflow_magics.compare import EvalRecord, RunRef, compare_records, record_key
@@ -445,3 +446,9 @@ def test_traces_scored_by_both_runs_count_only_each_runs_own_feedback(shell):
         assert all(r.a.trace_id == r.b.trace_id for r in cmp.rows)
     (ok,) = cmp.scorers
     assert (ok.mean_a, ok.mean_b) == (1.0, pytest.approx(2 / 3))
+
+
+def test_cells_stay_left_aligned_in_jupyterlab_and_numbers_right(shell):
+    html = shell.run("%mlflow compare baseline candidate").to_html()
+    assert 'class="num"' in html
+    assert_cells_align_in_jupyterlab(html)

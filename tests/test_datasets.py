@@ -11,6 +11,7 @@ import mlflow
 import pandas as pd
 import pytest
 from IPython.core.error import UsageError
+from static_html import assert_cells_align_in_jupyterlab, assert_ids_never_wrap
 
 from mlflow_magics import commands
 from mlflow_magics.datasets import expectations_from, records_from_traces
@@ -401,3 +402,11 @@ def test_dataset_from_traces_over_the_server(shell, mlflow_server):
     assert name in shell.run(f"%mlflow datasets --name-like {name}").names
     with pytest.raises(UsageError, match="Did you mean"):
         shell.run(f"%mlflow dataset show {name}x")
+
+
+def test_grid_cells_stay_left_aligned_in_jupyterlab_and_ids_do_not_wrap(shell):
+    ds = shell.run("%mlflow dataset create qa --from all")
+    html = ds.to_html()
+    assert_cells_align_in_jupyterlab(html)
+    assert assert_ids_never_wrap(html) >= len(ds.records[:5])
+    assert_cells_align_in_jupyterlab(shell.run("%mlflow datasets").to_html())

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 from IPython.core.error import UsageError
 from judge_server import FAIL_MARKER, JudgeServer
+from static_html import assert_cells_align_in_jupyterlab
 from test_magics import _parse_html
 
 from mlflow_magics import scoring
@@ -327,7 +328,7 @@ def test_hostile_outputs_and_rationales_are_escaped_in_every_tier(shell):
     view = shell.run("%%mlflow evaluate --data data\nhostile\n")
     html = view._html()
     tags, attrs = _parse_html(html)
-    assert tags <= {"div", "strong", "table", "tr", "th", "td", "details", "summary", "a"}
+    assert tags <= {"style", "div", "strong", "table", "tr", "th", "td", "details", "summary", "a"}
     assert not [a for a, _ in attrs if a.startswith("on")]
     assert "&lt;script&gt;" in html and "&lt;img" in html
     assert "mathjax_ignore" in html  # "$5 and $10" in an output is not typeset as LaTeX
@@ -452,3 +453,10 @@ def test_a_dead_tracking_server_is_one_sentence_before_anything_runs(shell):
         UsageError, match=rf"^Cannot evaluate: http://127.0.0.1:{dead} is not reachable"
     ):
         shell.run("%%mlflow evaluate --data data\nshort\n")
+
+
+def test_grid_cells_stay_left_aligned_in_jupyterlab(shell):
+    shell.run(CODE_SCORERS)
+    shell.user_ns["data"] = records(4)
+    view = shell.run('%mlflow evaluate --data data --scorers "short, words"')
+    assert_cells_align_in_jupyterlab(view._html())

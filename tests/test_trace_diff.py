@@ -9,6 +9,7 @@ import time
 import mlflow
 import pytest
 from IPython.core.error import UsageError
+from static_html import assert_cells_align_in_jupyterlab, assert_ids_never_wrap
 
 from mlflow_magics.trace_data import SpanSearch, trace_data
 from mlflow_magics.trace_diff import ADDED, CHANGED, PREVIEW_CAP, REMOVED, SAME, diff, diff_traces
@@ -364,3 +365,14 @@ def test_diff_is_listed_and_completes(shell, capsys):
     assert "diff" in capsys.readouterr().out
     _, matches = shell.complete("", line="%mlflow di", cursor_pos=10)
     assert "diff" in matches
+
+
+def test_diff_cells_stay_left_aligned_in_jupyterlab_and_ids_do_not_wrap(make_trace):
+    def run(ms):
+        return make_trace(
+            {"name": "agent", "ms": (0, 20), "children": [{"name": "tool", "ms": (1, ms)}]}
+        )
+
+    html = DiffView(diff(run(5), run(15))).to_html()
+    assert_cells_align_in_jupyterlab(html, layout="fixed")  # fixed on purpose: width:100%
+    assert assert_ids_never_wrap(html) == 2

@@ -9,6 +9,7 @@ import time
 import mlflow
 import pytest
 from IPython.core.error import UsageError
+from static_html import assert_cells_align_in_jupyterlab, assert_ids_never_wrap
 
 from mlflow_magics import commands
 from mlflow_magics.errors import BadInput
@@ -419,3 +420,10 @@ def test_the_table_over_a_tracking_server(shell, mlflow_server):
         UsageError, match=r"No experiment 'trace-tabel'.*Did you mean 'trace-table'"
     ):
         shell.run("%mlflow traces --experiment trace-tabel")
+
+
+def test_table_cells_stay_left_aligned_in_jupyterlab_and_ids_do_not_wrap(shell):
+    """nbconvert's lab template right-aligns every cell; the table's own rules win."""
+    html = shell.run("%mlflow traces --max 20").to_html()
+    assert_cells_align_in_jupyterlab(html)
+    assert assert_ids_never_wrap(html) == 20

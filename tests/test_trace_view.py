@@ -7,6 +7,17 @@ import json
 import re
 
 import pytest
+from static_html import (
+    ERROR_CLASSES,
+    assert_ids_never_wrap,
+    assert_trace_reads_without_css,
+    matches,
+    parse,
+    rules,
+    span_rows,
+    specificity,
+    strip_css,
+)
 
 from mlflow_magics import connection
 from mlflow_magics.errors import BadInput
@@ -225,3 +236,106 @@ def test_a_runaway_span_name_does_not_bloat_the_tree(make_trace):
     assert data.spans["name"][0].endswith("…")
     assert len(json.dumps(data.to_payload())) < 5_000
     assert len(data.name) <= 300
+
+
+def _failing_spec():
+    """A failure two levels down, under a failed parent, next to OK siblings and children."""
+    return {
+        "name": "agent", "type": "AGENT", "ms": (0, 100), "children": [
+            {"name": "retrieve", "type": "RETRIEVER", "ms": (2, 20), "children": [{"name": "embed", "ms": (3, 9)}]},
+            {"name": "plan", "type": "CHAIN", "ms": (20, 90), "children": [
+                {"name": "step", "type": "CHAIN", "status": "ERROR", "ms": (21, 80), "children": [
+                    {"name": "llm", "type": "CHAT_MODEL", "ms": (22, 60), "outputs": "fine",
+                     "children": [{"name": "tokenize", "ms": (23, 25)}]},
+                    {"name": "parse", "type": "PARSER", "status": "ERROR", "ms": (60, 79)},
+                ]},
+            ]},
+        ],
+    }  # fmt: skip
+
+
+def test_error_styling_stays_on_the_failed_spans_own_row(make_trace):
+    """nbconvert showed OK spans under a failed one in red: no error rule reaches them."""
+    data = trace_data(make_trace(_failing_spec()))
+    html = trace_html(data)
+    error_rules = [
+        sel for sel, _ in rules(html) if set(re.findall(r"\.([\w-]+)", sel)) & ERROR_CLASSES
+    ]
+    assert error_rules
+    rows = span_rows(html)
+    names = data.spans["name"]
+    for ok in ("llm", "tokenize"):
+        row = rows[names.index(ok)]
+        own = [row, *row.child("summary").iter()]
+        hit = [(sel, n.tag) for n in own for sel in error_rules if matches(sel, n)]
+        assert not hit, f"{ok} is styled as failed by {hit}"
+    failed = rows[names.index("step")].child("summary")
+    assert any(matches(sel, n) for n in failed.iter() for sel in error_rules)
+
+
+def _before_content(html: str, node) -> str | None:
+    """The ``content`` of ``node``'s ``::before`` as the view's rules give it."""
+    best = None
+    for order, (sel, decls) in enumerate(rules(html)):
+        if "::before" in sel and "content" in decls and matches(sel.replace("::before", ""), node):
+            best = max(
+                best or (specificity(sel), -1, ""), (specificity(sel), order, decls["content"])
+            )
+    return best[2] if best else None
+
+
+def test_failed_spans_and_their_ancestors_start_open_and_every_toggle_shows_a_marker(make_trace):
+    data = trace_data(make_trace(_failing_spec()))
+    html = trace_html(data)
+    rows = span_rows(html)
+    names = data.spans["name"]
+    for name in ("agent", "plan", "step", "parse"):  # the failures and every span above them
+        assert "open" in rows[names.index(name)].attrs, name
+    assert "open" not in rows[names.index("llm")].attrs  # an OK subtree three levels down
+    # the summary is a grid (no native marker): a drawn one says closed ▸ / open ▾
+    markers = set()
+    for row in rows:
+        kids = any(c.tag == "details" for c in row.children if not isinstance(c, str))
+        if not kids and not row.find_all("pre"):
+            continue
+        label = row.child("summary").find_all(cls="lbl")[0]
+        content = _before_content(html, label)
+        assert content, f"{label.text()} shows no disclosure marker"
+        markers.add(("open" in row.attrs, content))
+    assert len({c for _, c in markers}) == 2 and len(markers) == 2, markers
+
+
+def test_static_tree_reads_with_every_style_stripped(make_trace):
+    """GitHub strips style= and <style>: depth, bars, error marks and open state survive."""
+    data = trace_data(make_trace(_failing_spec()))
+    html = trace_html(data)
+    assert_trace_reads_without_css(html, data)
+    bare = strip_css(html)
+    assert "style=" not in bare and "<style" not in bare
+    step = span_rows(bare)[data.spans["name"].index("step")].child("summary").text()
+    assert re.search(r"\d+(\.\d)? ms", step)  # the duration stays in the row's text
+
+
+def test_deep_trees_cap_the_indent_and_say_the_depth(make_trace):
+    node = {"name": "d30", "ms": (30, 31), "outputs": "x"}
+    for k in range(29, -1, -1):
+        node = {"name": f"d{k}", "ms": (k, 100 - k), "children": [node]}
+    data = trace_data(make_trace(node))
+    html = trace_html(data)
+    assert_trace_reads_without_css(html, data)
+    rows = span_rows(strip_css(html))
+    assert len(rows) == 31
+    rails = [r.child("summary").find_all(cls="rail") for r in rows]
+    widths = {len(r[0].text()) for r in rails if r}
+    assert max(widths) <= 2 * 12, widths  # names start no further right than 12 levels
+    assert "⋯30" in rows[30].child("summary").text()
+    assert "⋯12" not in html and "⋯13" in rows[13].child("summary").text()
+    pads = [int(p) for p in re.findall(r"padding-left:(\d+)px", html)]
+    assert pads and max(pads) <= 200  # the details under a deep span are capped too
+
+
+def test_trace_id_never_wraps(make_trace):
+    html = trace_html(trace_data(make_trace(_spec())))
+    assert assert_ids_never_wrap(html) == 1
+    tree = parse(html)
+    assert tree.find_all(cls="id")[0].text().startswith("tr-")

@@ -1,6 +1,6 @@
 """The alias board's widget: the board as one synced trait, clicks as messages.
 
-The front-end is ``mlflow_magics/widgets/alias_board.js``. Opening a prompt, diffing, planning
+The front-end is ``widgets/alias_board/`` (contract: ``model.d.ts``). Opening a prompt, diffing, planning
 a move / delete / undo, confirming, cancelling and refreshing arrive as messages
 (``{"action": "move", "alias": …, "version": …, "gate": false}``, …) and call the same
 :class:`~mlflow_magics.views.alias_board.AliasBoard` methods a script would; the board pushes
@@ -14,15 +14,13 @@ from typing import Any
 
 import traitlets
 
-from mlflow_magics.errors import BadInput
-from mlflow_magics.views.action_widget import WIDGETS, ActionWidget
+from mlflow_magics.views.action_widget import ActionWidget
 
 
 class AliasBoardWidget(ActionWidget):
     """Versions with their aliases, a version diff, alias moves with a confirm step."""
 
-    _esm = WIDGETS / "alias_board.js"
-    _css = WIDGETS / "alias_board.css"
+    bundle_name = "alias_board"
 
     board = traitlets.Dict(
         help="What the board shows: {kind, name, description, latest, aliases: {alias: n}, "
@@ -40,29 +38,31 @@ class AliasBoardWidget(ActionWidget):
     ).tag(sync=True)
     note = traitlets.Unicode("", help="What the last action did, in one sentence.").tag(sync=True)
 
-    def _act(self, content: dict[str, Any]) -> None:
-        view = self._view
-        action = content.get("action")
-        if action == "open":
-            view.open(str(content.get("name", "")))
-        elif action == "refresh":
-            view.refresh()
-        elif action == "diff":
-            view.diff(content.get("a"), content.get("b"))
-        elif action == "move":
-            view.move(
-                str(content.get("alias", "")).strip(),
-                content.get("version"),
-                gate=bool(content.get("gate")),
-                force=bool(content.get("force")),
-            )
-        elif action == "delete":
-            view.delete_alias(str(content.get("alias", "")))
-        elif action == "undo":
-            view.undo(str(content.get("alias", "")))
-        elif action == "confirm":
-            view.confirm()
-        elif action == "cancel":
-            view.cancel()
-        else:
-            raise BadInput(f"Unknown alias board action {action!r}.")
+    def _do_open(self, c: dict[str, Any]) -> None:
+        self._view.open(str(c.get("name", "")))
+
+    def _do_refresh(self, _c: dict[str, Any]) -> None:
+        self._view.refresh()
+
+    def _do_diff(self, c: dict[str, Any]) -> None:
+        self._view.diff(c.get("a"), c.get("b"))
+
+    def _do_move(self, c: dict[str, Any]) -> None:
+        self._view.move(
+            str(c.get("alias", "")).strip(),
+            c.get("version"),
+            gate=bool(c.get("gate")),
+            force=bool(c.get("force")),
+        )
+
+    def _do_delete(self, c: dict[str, Any]) -> None:
+        self._view.delete_alias(str(c.get("alias", "")))
+
+    def _do_undo(self, c: dict[str, Any]) -> None:
+        self._view.undo(str(c.get("alias", "")))
+
+    def _do_confirm(self, _c: dict[str, Any]) -> None:
+        self._view.confirm()
+
+    def _do_cancel(self, _c: dict[str, Any]) -> None:
+        self._view.cancel()

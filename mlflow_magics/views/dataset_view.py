@@ -29,6 +29,7 @@ from mlflow_magics.errors import BadInput
 from mlflow_magics.views import display
 from mlflow_magics.views.detail_area import WithDetailArea
 from mlflow_magics.views.markup import NO_MATH, Markup, join, tag
+from mlflow_magics.views.table_css import table_rules
 from mlflow_magics.views.trace_table import clip, format_time
 
 PAGE_SIZE = 25
@@ -336,16 +337,15 @@ def _jsonable(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 _CSS = """
-.mlfm-ds{font:12px/1.4 system-ui,sans-serif;color:#222;max-width:100%;overflow-x:auto}
+.mlfm-ds{font:12px/1.4 var(--jp-ui-font-family,system-ui,sans-serif);color:var(--jp-ui-font-color1,#212121);max-width:100%;overflow-x:auto}
 .mlfm-ds .cap{margin:2px 0 6px}.mlfm-ds code{font-size:11px}
-.mlfm-ds table{border-collapse:collapse}
-.mlfm-ds th,.mlfm-ds td{border-bottom:1px solid #e3e3e3;padding:3px 8px;text-align:left;vertical-align:top}
-.mlfm-ds th{font-weight:600;background:#f6f6f6}
-.mlfm-ds .id{color:#888;font:10px monospace;white-space:nowrap}
-.mlfm-ds .pv{max-width:24em;overflow:hidden;text-overflow:ellipsis;font-family:monospace}
-.mlfm-ds .k{color:#555}.mlfm-ds .err,.mlfm-ds tr.unsaved td{color:#b00020}
-.mlfm-ds .note,.mlfm-ds .more{color:#555;margin:2px 0}
-"""
+.mlfm-ds th,.mlfm-ds td{border-bottom:1px solid var(--jp-border-color2,#e0e0e0);padding:3px 8px;vertical-align:top}
+.mlfm-ds th{font-weight:600;background:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 7%,transparent)}
+.mlfm-ds .id{color:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 78%,transparent);font:10px var(--jp-code-font-family,monospace)}
+.mlfm-ds .pv{max-width:24em;overflow:hidden;text-overflow:ellipsis;font-family:var(--jp-code-font-family,monospace)}
+.mlfm-ds .k{color:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 78%,transparent)}.mlfm-ds .err,.mlfm-ds tr.unsaved td{color:color-mix(in srgb,var(--jp-error-color1,#d32f2f) 68%,var(--jp-ui-font-color0,#000))}
+.mlfm-ds .note,.mlfm-ds .more{color:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 78%,transparent);margin:2px 0}
+""" + table_rules("mlfm-ds")
 
 
 class DatasetList:
@@ -392,12 +392,18 @@ class DatasetList:
         return "\n".join(lines)
 
     def to_html(self) -> str:
-        head = tag("tr", [tag("th", t) for t in ("name", "records", "updated", "id")])
+        head = tag(
+            "tr",
+            [
+                tag("th", t, class_="num" if t == "records" else None)
+                for t in ("name", "records", "updated", "id")
+            ],
+        )
         rows = [
             tag(
                 "tr",
                 tag("td", clip(d.name, 120)),
-                tag("td", f"{d.records:,}"),
+                tag("td", f"{d.records:,}", class_="num"),
                 tag("td", format_time(d.updated_ms) if d.updated_ms else ""),
                 tag("td", d.dataset_id, class_="id"),
             )

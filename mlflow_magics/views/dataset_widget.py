@@ -1,6 +1,6 @@
 """The dataset grid's widget: one page of records per synced trait, edits as messages.
 
-The front-end is ``mlflow_magics/widgets/dataset_view.js``. Saves, retries, paging and
+The front-end is ``widgets/dataset_view/`` (contract: ``model.d.ts``). Saves, retries, paging and
 opening a source trace arrive as messages (``{"action": "save", "record_id": …, "fields":
 {…}}``, …) and call the same :class:`~mlflow_magics.views.dataset_view.DatasetView` methods a
 script would; the view pushes the new page, unsaved edits and note back through the traits.
@@ -12,15 +12,13 @@ from typing import Any
 
 import traitlets
 
-from mlflow_magics.errors import BadInput
-from mlflow_magics.views.action_widget import WIDGETS, ActionWidget
+from mlflow_magics.views.action_widget import ActionWidget
 
 
 class DatasetWidget(ActionWidget):
     """Records with inputs, outputs, editable expectations and their source trace."""
 
-    _esm = WIDGETS / "dataset_view.js"
-    _css = WIDGETS / "dataset_view.css"
+    bundle_name = "dataset_view"
 
     page = traitlets.Dict(
         help="The page shown: {name, rows: [{id, inputs, outputs (bounded), source_trace, "
@@ -33,19 +31,18 @@ class DatasetWidget(ActionWidget):
 
     keeps_unsaved = frozenset({"save", "retry"})
 
-    def _act(self, content: dict[str, Any]) -> None:
-        view = self._view
-        action = content.get("action")
-        if action == "save":
-            fields = content.get("fields") or {}
-            view.save(str(content.get("record_id", "")), **dict(fields))
-        elif action == "retry":
-            view.retry_unsaved()
-        elif action == "next":
-            view.next_page()
-        elif action == "prev":
-            view.prev_page()
-        elif action == "open":
-            view.open(str(content.get("trace_id", "")))
-        else:
-            raise BadInput(f"Unknown dataset action {action!r}.")
+    def _do_save(self, c: dict[str, Any]) -> None:
+        fields = c.get("fields") or {}
+        self._view.save(str(c.get("record_id", "")), **dict(fields))
+
+    def _do_retry(self, _c: dict[str, Any]) -> None:
+        self._view.retry_unsaved()
+
+    def _do_next(self, _c: dict[str, Any]) -> None:
+        self._view.next_page()
+
+    def _do_prev(self, _c: dict[str, Any]) -> None:
+        self._view.prev_page()
+
+    def _do_open(self, c: dict[str, Any]) -> None:
+        self._view.open(str(c.get("trace_id", "")))

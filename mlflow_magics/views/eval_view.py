@@ -27,6 +27,7 @@ from mlflow_magics.verdicts import Verdict, aggregate
 from mlflow_magics.views import display
 from mlflow_magics.views.detail_area import WithDetailArea
 from mlflow_magics.views.markup import NO_MATH, Markup, join, tag
+from mlflow_magics.views.table_css import table_rules, tint
 from mlflow_magics.views.trace_table import clip
 
 #: Characters of inputs / outputs in a row, and of a rationale or error, sent to any tier.
@@ -411,13 +412,28 @@ class EvalView(WithDetailArea):
             parts.append(
                 tag("div", f"… {len(self.rows) - HTML_ROWS} more rows (to_pandas() has all).")
             )
-        return tag("div", join(parts), class_=f"mlfm-eval {NO_MATH}")
+        return join(
+            [tag("style", Markup(_CSS)), tag("div", join(parts), class_=f"mlfm-eval {NO_MATH}")]
+        )
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
         return display.mimebundle(self._text(), html=self._html, widget=lambda: self.widget)
 
     def __repr__(self) -> str:
         return f"<EvalView {self.status} {len(self.rows)}/{self.total} run={self.run_id}>"
+
+
+_CSS = f"""
+.mlfm-eval{{font:12px/1.4 var(--jp-ui-font-family,system-ui,sans-serif);color:var(--jp-ui-font-color1,#212121);max-width:100%;overflow-x:auto}}
+.mlfm-eval .mlfm-eval-head,.mlfm-eval .mlfm-eval-note{{margin:2px 0 6px}}
+.mlfm-eval table{{margin:0 0 8px}}
+.mlfm-eval th,.mlfm-eval td{{border-bottom:1px solid var(--jp-border-color2,#e0e0e0);padding:3px 8px;vertical-align:top}}
+.mlfm-eval th{{font-weight:600;background:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 7%,transparent)}}
+.mlfm-eval .mlfm-v-pass{{color:color-mix(in srgb,var(--jp-success-color1,#388e3c) 62%,var(--jp-ui-font-color0,#000))}}
+.mlfm-eval .mlfm-v-fail,.mlfm-eval .mlfm-v-error,.mlfm-eval .mlfm-eval-err{{color:color-mix(in srgb,var(--jp-error-color1,#d32f2f) 68%,var(--jp-ui-font-color0,#000))}}
+.mlfm-eval .mlfm-v-fail{{background:{tint("--jp-error-color1", "#c62828", 10)}}}
+.mlfm-eval details summary{{cursor:pointer}}
+""" + table_rules("mlfm-eval")
 
 
 def _error_line(error: str | None) -> Markup | None:
@@ -429,7 +445,7 @@ def _error_line(error: str | None) -> Markup | None:
 def _verdict_cell(v: Verdict | None) -> Markup:
     if v is None:
         return tag("td", "")
-    cls = f"mlfm-v mlfm-v-{v.kind}"
+    cls = f"mlfm-v mlfm-v-{v.kind}" + (" num" if v.kind == "number" else "")
     detail = v.error or v.rationale
     if detail:
         return tag(

@@ -1,6 +1,6 @@
 """The evaluation grid's widget: rows arrive through a synced trait while MLflow runs.
 
-The front-end is ``mlflow_magics/widgets/eval_view.js``. Opening a trace and adding the failing
+The front-end is ``widgets/eval_view/`` (contract: ``model.d.ts``). Opening a trace and adding the failing
 rows to a dataset arrive as messages (``{"action": "open", "trace_id": …}``, ``{"action":
 "failing_to_dataset", "name": …}``) and call the same
 :class:`~mlflow_magics.views.eval_view.EvalView` methods a script would.
@@ -12,15 +12,13 @@ from typing import Any
 
 import traitlets
 
-from mlflow_magics.errors import BadInput
-from mlflow_magics.views.action_widget import WIDGETS, ActionWidget
+from mlflow_magics.views.action_widget import ActionWidget
 
 
 class EvalWidget(ActionWidget):
     """Progress, per-scorer summary and one row per scored record."""
 
-    _esm = WIDGETS / "eval_view.js"
-    _css = WIDGETS / "eval_view.css"
+    bundle_name = "eval_view"
 
     header = traitlets.Dict(
         help="{status: running|done|interrupted|failed, done, total, elapsed (s), run_id, "
@@ -37,12 +35,8 @@ class EvalWidget(ActionWidget):
         sync=True
     )
 
-    def _act(self, content: dict[str, Any]) -> None:
-        view = self._view
-        action = content.get("action")
-        if action == "open":
-            view.open(str(content.get("trace_id", "")))
-        elif action == "failing_to_dataset":
-            view.add_failing_to_dataset(str(content.get("name", "")))
-        else:
-            raise BadInput(f"Unknown evaluation action {action!r}.")
+    def _do_open(self, c: dict[str, Any]) -> None:
+        self._view.open(str(c.get("trace_id", "")))
+
+    def _do_failing_to_dataset(self, c: dict[str, Any]) -> None:
+        self._view.add_failing_to_dataset(str(c.get("name", "")))

@@ -37,6 +37,7 @@ from mlflow_magics.trace_search import (
 from mlflow_magics.views import display
 from mlflow_magics.views.detail_area import WithDetailArea
 from mlflow_magics.views.markup import NO_MATH, Markup, join, tag
+from mlflow_magics.views.table_css import table_rules, tint
 
 PAGE_SIZE = 25
 #: Characters of each preview a page carries (to the widget and into the HTML/text tiers).
@@ -506,7 +507,7 @@ class TraceTable(WithDetailArea):
         head = tag(
             "tr",
             [
-                tag("th", t)
+                tag("th", t, class_="num" if t in ("duration", "tokens") else None)
                 for t in ("time", "name", "status", "duration", "tokens", "request", "response")
             ],
             tag("th", "tags"),
@@ -544,25 +545,24 @@ def _row_html(r: TraceRow) -> Markup:
         tag("td", format_time(r.time_ms), class_="t"),
         tag("td", clip(r.name, 120), tag("div", r.trace_id, class_="id")),
         tag("td", r.status, class_="err" if r.status == "ERROR" else None),
-        tag("td", duration_text(r.duration_ms)),
-        tag("td", f"{r.tokens:,}" if r.tokens is not None else ""),
+        tag("td", duration_text(r.duration_ms), class_="num"),
+        tag("td", f"{r.tokens:,}" if r.tokens is not None else "", class_="num"),
         tag("td", clip(r.request_preview, PREVIEW_CAP), class_="pv"),
         tag("td", clip(r.response_preview, PREVIEW_CAP), class_="pv"),
         tag("td", tags),
     )
 
 
-_CSS = """
-.mlfm-tt{font:12px/1.4 system-ui,sans-serif;color:#222;max-width:100%;overflow-x:auto}
-.mlfm-tt .cap{margin:2px 0 6px}.mlfm-tt code{font-size:11px}
-.mlfm-tt table{border-collapse:collapse}
-.mlfm-tt th,.mlfm-tt td{border-bottom:1px solid #e3e3e3;padding:3px 8px;text-align:left;vertical-align:top}
-.mlfm-tt th{font-weight:600;background:#f6f6f6}
-.mlfm-tt .t{white-space:nowrap}.mlfm-tt .id{color:#888;font:10px monospace}
-.mlfm-tt .pv{max-width:22em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;font-family:monospace}
-.mlfm-tt td.err,.mlfm-tt div.err{color:#b00020}
-.mlfm-tt .tag{display:inline-block;background:#eef;border-radius:3px;padding:0 4px;margin:0 2px 2px 0}
-.mlfm-tt .more{color:#555;margin-top:4px}
-"""
+_CSS = f"""
+.mlfm-tt{{font:12px/1.4 var(--jp-ui-font-family,system-ui,sans-serif);color:var(--jp-ui-font-color1,#212121);max-width:100%;overflow-x:auto}}
+.mlfm-tt .cap{{margin:2px 0 6px}}.mlfm-tt code{{font-size:11px}}
+.mlfm-tt th,.mlfm-tt td{{border-bottom:1px solid var(--jp-border-color2,#e0e0e0);padding:3px 8px;vertical-align:top}}
+.mlfm-tt th{{font-weight:600;background:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 7%,transparent)}}
+.mlfm-tt .t{{white-space:nowrap}}.mlfm-tt .id{{color:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 78%,transparent);font:10px var(--jp-code-font-family,monospace)}}
+.mlfm-tt .pv{{max-width:22em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;font-family:var(--jp-code-font-family,monospace)}}
+.mlfm-tt td.err,.mlfm-tt div.err{{color:color-mix(in srgb,var(--jp-error-color1,#d32f2f) 68%,var(--jp-ui-font-color0,#000))}}
+.mlfm-tt .tag{{display:inline-block;background:{tint("--jp-brand-color1", "#1976d2")};border-radius:3px;padding:0 4px;margin:0 2px 2px 0}}
+.mlfm-tt .more{{color:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 78%,transparent);margin-top:4px}}
+""" + table_rules("mlfm-tt")
 
 __all__ = ["COLUMNS", "SORT_KEYS", "TraceTable"]

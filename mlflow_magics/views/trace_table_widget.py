@@ -1,6 +1,6 @@
 """The trace table's widget: one page of rows per synced trait, actions as messages.
 
-The front-end is ``mlflow_magics/widgets/trace_table.js``. Clicks arrive as messages
+The front-end is ``widgets/trace_table/`` (contract: ``model.d.ts``). Clicks arrive as messages
 (``{"action": "next"}``, ``{"action": "open", "trace_id": …}``, …) and call the same
 :class:`~mlflow_magics.views.trace_table.TraceTable` methods a script would; the table then
 pushes the new page, selection or error back through the traits. A selection of 100,000 ids
@@ -13,15 +13,13 @@ from typing import Any
 
 import traitlets
 
-from mlflow_magics.errors import BadInput
-from mlflow_magics.views.action_widget import WIDGETS, ActionWidget
+from mlflow_magics.views.action_widget import ActionWidget
 
 
 class TraceTableWidget(ActionWidget):
     """Rows, paging, filter box, sorting and selection for a :class:`TraceTable`."""
 
-    _esm = WIDGETS / "trace_table.js"
-    _css = WIDGETS / "trace_table.css"
+    bundle_name = "trace_table"
 
     page = traitlets.Dict(
         help="The page shown: {rows, page, start, has_prev, has_next, count, capped}; rows carry "
@@ -53,38 +51,50 @@ class TraceTableWidget(ActionWidget):
         self._view.error = sentence
         self.error = sentence
 
-    def _act(self, content: dict[str, Any]) -> None:
-        table = self._view
-        action = content.get("action")
-        if action == "filter":
-            table.set_filter(str(content.get("text", "")))
-        elif action == "next":
-            table.next_page()
-        elif action == "prev":
-            table.prev_page()
-        elif action == "sort":
-            table.sort(str(content.get("column", "")), bool(content.get("descending", True)))
-        elif action == "select":
-            ids = [str(i) for i in content.get("ids", [])]
-            if content.get("on", True):
-                table.select(ids, add=True)
-            else:
-                table.deselect(ids)
-        elif action == "select_all":
-            table.select_all_matching()
-        elif action == "clear":
-            table.clear_selection()
-        elif action == "open":
-            table.open(str(content.get("trace_id", "")))
-        elif action == "compare":
-            table.compare()
-        elif action == "list_datasets":
-            self.dataset_names = table.dataset_names()
-        elif action == "add_to_dataset":
-            table.add_to_dataset(str(content.get("name", "")))
-            self.dataset_names = table.dataset_names()
+    # One method per front-end action (widgets/trace_table/model.d.ts), each the twin of a click.
+    def _do_filter(self, c: dict[str, Any]) -> None:
+        self._view.set_filter(str(c.get("text", "")))
+
+    def _do_next(self, _c: dict[str, Any]) -> None:
+        self._view.next_page()
+
+    def _do_prev(self, _c: dict[str, Any]) -> None:
+        self._view.prev_page()
+
+    def _do_sort(self, c: dict[str, Any]) -> None:
+        self._view.sort(str(c.get("column", "")), bool(c.get("descending", True)))
+
+    def _do_select(self, c: dict[str, Any]) -> None:
+        ids = [str(i) for i in c.get("ids", [])]
+        if c.get("on", True):
+            self._view.select(ids, add=True)
         else:
-            raise BadInput(f"Unknown table action {action!r}.")
-        if action in ("open", "compare", "add_to_dataset") and self.error:
-            table.error = None
+            self._view.deselect(ids)
+
+    def _do_select_all(self, _c: dict[str, Any]) -> None:
+        self._view.select_all_matching()
+
+    def _do_clear(self, _c: dict[str, Any]) -> None:
+        self._view.clear_selection()
+
+    def _do_open(self, c: dict[str, Any]) -> None:
+        self._view.open(str(c.get("trace_id", "")))
+        self._clear_error()
+
+    def _do_compare(self, _c: dict[str, Any]) -> None:
+        self._view.compare()
+        self._clear_error()
+
+    def _do_list_datasets(self, _c: dict[str, Any]) -> None:
+        self.dataset_names = self._view.dataset_names()
+
+    def _do_add_to_dataset(self, c: dict[str, Any]) -> None:
+        self._view.add_to_dataset(str(c.get("name", "")))
+        self.dataset_names = self._view.dataset_names()
+        self._clear_error()
+
+    def _clear_error(self) -> None:
+        """An action that worked clears a refusal left from before (the filter's stays)."""
+        if self.error:
+            self._view.error = None
             self.error = ""

@@ -25,6 +25,7 @@ from mlflow_magics.trace_data import (
 )
 from mlflow_magics.views import display
 from mlflow_magics.views.markup import NO_MATH, Markup, join, percent, tag
+from mlflow_magics.views.table_css import tint
 
 #: Spans the static HTML shows before it says how many more there are (keeps it under ~2 MB).
 HTML_MAX_SPANS = 500
@@ -107,28 +108,105 @@ def trace_text(data: TraceData, max_lines: int = TEXT_MAX_LINES) -> str:
     return "\n".join(lines)
 
 
-_CSS = """
-.mlfm-trace{font:12px/1.45 var(--jp-ui-font-family,system-ui,sans-serif);color:var(--jp-ui-font-color1,#1f2328);max-width:100%}
-.mlfm-trace .hdr{display:flex;flex-wrap:wrap;gap:10px;align-items:baseline;margin:2px 0 6px}
-.mlfm-trace .hdr b{font-size:13px}
-.mlfm-trace .id,.mlfm-trace .dim{color:var(--jp-ui-font-color2,#656d76)}
-.mlfm-trace .badge{border-radius:8px;padding:0 6px;font-size:11px;background:#dafbe1;color:#116329}
-.mlfm-trace .badge.ERROR{background:#ffebe9;color:#a40e26}
-.mlfm-trace details{margin:0}
-.mlfm-trace summary{display:grid;grid-template-columns:minmax(180px,1fr) 90px 70px 70px 260px;gap:6px;align-items:center;cursor:pointer;padding:1px 0;border-bottom:1px solid var(--jp-border-color2,#eee)}
-.mlfm-trace summary:hover{background:var(--jp-layout-color2,#f6f8fa)}
-.mlfm-trace .nm{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
-.mlfm-trace .ty{font-size:10px;color:var(--jp-ui-font-color2,#656d76);overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
-.mlfm-trace .err .nm{color:#cf222e;font-weight:600}
-.mlfm-trace .st.ERROR{color:#cf222e}
-.mlfm-trace .du{text-align:right;font-variant-numeric:tabular-nums}
-.mlfm-trace .wf{position:relative;height:10px;background:var(--jp-layout-color2,#f6f8fa);display:block}
-.mlfm-trace .wf i{position:absolute;top:1px;bottom:1px;min-width:1px;background:#4493f8;border-radius:2px}
-.mlfm-trace .err .wf i{background:#cf222e}
-.mlfm-trace .io{margin:2px 0 4px;font-size:11px}
-.mlfm-trace pre{white-space:pre-wrap;word-break:break-word;max-height:240px;overflow:auto;margin:2px 0;padding:4px 6px;background:var(--jp-layout-color2,#f6f8fa);border-radius:4px}
-.mlfm-trace .more{margin-top:6px;color:var(--jp-ui-font-color2,#656d76)}
+_ERR = "var(--jp-error-color1,#c62828)"
+_OK = "var(--jp-success-color1,#2e7d32)"
+_DIM = "color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 78%,transparent)"
+
+# The tree reads without any CSS too (GitHub strips <style> and style=): depth is drawn as text
+# rails in a <samp> and each bar also as block characters, so nothing depends on a rule below.
+# Error styling hangs on the failing row's own <summary>, never on its <details>, so the spans
+# nested under a failed span keep their own colours.
+_CSS = f"""
+.mlfm-trace{{font:12px/1.45 var(--jp-ui-font-family,system-ui,sans-serif);color:var(--jp-ui-font-color1,#212121);max-width:100%}}
+.mlfm-trace .hdr{{display:flex;flex-wrap:wrap;gap:10px;align-items:baseline;margin:2px 0 6px}}
+.mlfm-trace .hdr b{{font-size:13px}}
+.mlfm-trace .id,.mlfm-trace .dim{{color:{_DIM}}}
+.mlfm-trace.mlfm-trace .id{{white-space:nowrap;font-family:var(--jp-code-font-family,monospace)}}
+.mlfm-trace .badge{{border-radius:8px;padding:0 6px;font-size:11px;font-weight:600;color:{_OK};background:{tint("--jp-success-color1", "#2e7d32")}}}
+.mlfm-trace .badge.ERROR{{color:{_ERR};background:{tint("--jp-error-color1", "#c62828")}}}
+.mlfm-trace details{{margin:0;padding:0}}
+.mlfm-trace summary{{display:grid;grid-template-columns:minmax(240px,1fr) 96px 52px 64px minmax(100px,220px);gap:6px;align-items:center;cursor:pointer;padding:1px 0;border-bottom:1px solid var(--jp-border-color2,#e0e0e0);list-style:none}}
+.mlfm-trace summary::-webkit-details-marker{{display:none}}
+.mlfm-trace summary:hover{{background:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 7%,transparent)}}
+.mlfm-trace .nm{{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}}
+.mlfm-trace .rail{{font:12px/1 var(--jp-code-font-family,monospace);color:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 78%,transparent);white-space:pre}}
+.mlfm-trace .deep{{font-size:10px;color:{_DIM}}}
+.mlfm-trace .lbl::before{{content:"\\25B8";display:inline-block;width:1.1em;color:{_DIM}}}
+.mlfm-trace details[open]>summary .lbl::before{{content:"\\25BE"}}
+.mlfm-trace details.leaf>summary .lbl::before{{content:"\\00B7"}}
+.mlfm-trace details.leaf>summary{{cursor:default}}
+.mlfm-trace .ty{{font-size:10px;color:{_DIM};overflow:hidden;text-overflow:ellipsis;white-space:nowrap}}
+.mlfm-trace summary.err .lbl,.mlfm-trace summary.err .st{{color:{_ERR};font-weight:600}}
+.mlfm-trace .du{{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}}
+.mlfm-trace .wf{{position:relative;height:10px;background:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 7%,transparent);display:block}}
+.mlfm-trace .wf i{{position:absolute;top:1px;bottom:1px;min-width:1px;background:var(--jp-brand-color1,#1976d2);border-radius:2px}}
+.mlfm-trace summary.err .wf i{{background:{_ERR}}}
+.mlfm-trace .tb{{display:none;font:10px/1 var(--jp-code-font-family,monospace);white-space:pre}}
+.mlfm-trace .bar:not(:has(i[style])) .wf{{display:none}}
+.mlfm-trace .bar:not(:has(i[style])) .tb{{display:inline}}
+.mlfm-trace .io{{margin:2px 0 4px;font-size:11px}}
+.mlfm-trace pre{{white-space:pre-wrap;word-break:break-word;max-height:240px;overflow:auto;margin:2px 0;padding:4px 6px;background:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 7%,transparent);color:var(--jp-ui-font-color1,#212121);border-radius:4px}}
+.mlfm-trace .more{{margin-top:6px;color:{_DIM}}}
 """
+
+#: Levels of indentation drawn; deeper rows say their depth ("⋯30") instead, so names stay
+#: readable at any depth.
+INDENT_CAP = 12
+#: Characters of the text waterfall bar.
+BAR_CELLS = 20
+_NBSP = "\u00a0"
+#: The text bar's background and bar: block characters both, so a font gives them one width
+#: (partial blocks such as "▌" come from fallback fonts with other widths and leave gaps).
+_TRACK, _BLOCK = "░", "█"
+
+
+def _rails(parents: list[int], shown: int) -> list[tuple[str, ...]]:
+    """Per shown row, the tree segments before its name ("│ ", "├ ", "└ "), one per level
+    below the root, drawn as in the text tier."""
+    n = len(parents)
+    last = [True] * n
+    seen: set[int] = set()
+    for i in range(n - 1, -1, -1):
+        if parents[i] in seen:
+            last[i] = False
+        else:
+            seen.add(parents[i])
+    inherit: list[tuple[str, ...]] = []  # what row i's children draw for the levels above them
+    rows: list[tuple[str, ...]] = []
+    for i in range(shown):
+        p = parents[i]
+        if p < 0:
+            rows.append(())
+            inherit.append(())
+            continue
+        rows.append((*inherit[p], ("└" if last[i] else "├") + _NBSP))
+        inherit.append((*inherit[p], (_NBSP if last[i] else "│") + _NBSP))
+    return rows
+
+
+def _rail_html(segments: tuple[str, ...]) -> Markup | None:
+    """The indentation of a row as text, at most :data:`INDENT_CAP` levels wide."""
+    depth = len(segments)
+    if not depth:
+        return None
+    if depth <= INDENT_CAP:
+        return tag("samp", "".join(segments), class_="rail")
+    # the depth marker takes the place of the two outermost levels drawn
+    marker = f"⋯{depth}".ljust(4, _NBSP)
+    return tag(
+        "samp",
+        tag("span", marker, class_="deep", title=f"depth {depth}"),
+        "".join(segments[-(INDENT_CAP - 2) :]),
+        class_="rail",
+    )
+
+
+def text_bar(start: float, width: float, cells: int = BAR_CELLS) -> str:
+    """A waterfall bar as ``cells`` block characters: ``start`` and ``width`` are fractions of
+    the trace; every span gets at least one block."""
+    left = min(cells - 1, int(max(0.0, min(1.0, start)) * cells))
+    blocks = max(1, min(cells - left, round(max(0.0, width) * cells)))
+    return _TRACK * left + _BLOCK * blocks + _TRACK * (cells - left - blocks)
 
 
 def _field(label: str, raw: Any) -> Markup | None:
@@ -144,7 +222,12 @@ def _field(label: str, raw: Any) -> Markup | None:
 
 
 def trace_html(data: TraceData, trace=None, max_spans: int = HTML_MAX_SPANS) -> str:
-    """The static HTML tier: nested ``<details>``, waterfall bars as CSS widths, no script."""
+    """The static HTML tier: nested ``<details>``, waterfall bars as CSS widths, no script.
+
+    It stays readable with no CSS at all: indentation is text (tree rails, capped at
+    :data:`INDENT_CAP` levels with the depth written beyond), every bar is also block
+    characters, and failed spans with their ancestors start open.
+    """
     s = data.spans
     n = data.span_count
     total = max(
@@ -170,30 +253,45 @@ def trace_html(data: TraceData, trace=None, max_spans: int = HTML_MAX_SPANS) -> 
     if data.cost:
         header.append(tag("span", format_cost(data.cost), class_="dim"))
 
+    parents = s["parent"]
+    # a failed span and every span above it start open, so the failure is in view
+    err_below = [st == "ERROR" for st in s["status"]]
+    for i in range(n - 1, -1, -1):
+        if err_below[i] and parents[i] >= 0:
+            err_below[parents[i]] = True
     out: list[str] = []
     open_depths: list[int] = []
     shown = min(n, max_spans)
+    rails = _rails(parents, shown)
     for i in range(shown):
         d = depth[i]
         while open_depths and open_depths[-1] >= d:
             open_depths.pop()
             out.append("</details>")
         err = s["status"][i] == "ERROR"
+        start, dur = s["start"][i] / total, s["dur"][i] / total
+        # spaces between the cells: the grid ignores them, a page without CSS needs them
         summary = tag(
             "summary",
-            tag("span", s["name"][i], class_="nm", style=f"padding-left:{min(d, 40) * 14}px"),
+            tag("span", _rail_html(rails[i]), tag("span", s["name"][i], class_="lbl"), class_="nm"),
+            " ",
             tag("span", s["type"][i], class_="ty"),
+            " ",
             tag("span", s["status"][i], class_=f"st {s['status'][i]}"),
+            " ",
             tag("span", format_duration(s["dur"][i]), class_="du"),
+            " ",
             tag(
                 "span",
                 tag(
-                    "i",
-                    style=f"left:{percent(s['start'][i] / total * 100)};"
-                    f"width:{percent(s['dur'][i] / total * 100)}",
+                    "span",
+                    tag("i", style=f"left:{percent(start * 100)};width:{percent(dur * 100)}"),
+                    class_="wf",
                 ),
-                class_="wf",
+                tag("samp", text_bar(start, dur), class_="tb"),
+                class_="bar",
             ),
+            class_="err" if err else None,
         )
         body: list[Markup | None] = []
         span = objects[i] if objects is not None else spans_by_id.get(s["id"][i])
@@ -211,14 +309,15 @@ def trace_html(data: TraceData, trace=None, max_spans: int = HTML_MAX_SPANS) -> 
                 if desc:
                     body.append(_field("error", desc))
         io = [b for b in body if b is not None]
+        leaf = not io and not (i + 1 < shown and parents[i + 1] == i)
+        opened = " open" if d < 2 or err_below[i] else ""
+        kind = ' class="leaf"' if leaf else ""
+        # under the name, past the rail (two 12px monospace cells, ~7.2px each, a level)
+        indent = (min(d, INDENT_CAP) * 2 + 2) * 7.2
         out.append(
-            f'<details{" open" if d < 2 else ""} class="{"err" if err else "ok"}">'
+            f"<details{opened}{kind}>"
             + summary
-            + (
-                tag("div", io, class_="io", style=f"padding-left:{min(d, 40) * 14 + 14}px")
-                if io
-                else ""
-            )
+            + (tag("div", io, class_="io", style=f"padding-left:{indent:.0f}px") if io else "")
         )
         open_depths.append(d)
     out.extend("</details>" for _ in open_depths)
@@ -237,7 +336,8 @@ def trace_html(data: TraceData, trace=None, max_spans: int = HTML_MAX_SPANS) -> 
             tag("style", Markup(_CSS)),
             tag(
                 "div",
-                tag("div", header, class_="hdr"),
+                # spaces between the parts: flex ignores them, a page without CSS needs them
+                tag("div", [(part, " ") for part in header], class_="hdr"),
                 Markup("".join(out)),
                 more,
                 # not typeset as LaTeX: "$" in the cost or in span names stays text

@@ -1,6 +1,6 @@
 """The trace view's widget: span columns synced once, span details on request.
 
-The front-end is ``mlflow_magics/widgets/trace_view.js``. The browser sets
+The front-end is ``widgets/trace_view/`` (its contract: ``model.d.ts``). The browser sets
 ``selected_span_id``; Python answers with that span's bounded details in ``_detail``. So the
 kernel sends a 50,000-span trace's payloads one span at a time, never all at once.
 
@@ -14,18 +14,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import anywidget
 import traitlets
 
 from mlflow_magics.trace_data import SEARCH_CAP, SpanSearch, TraceData, span_detail, span_index
-from mlflow_magics.views.action_widget import WIDGETS
+from mlflow_magics.views.action_widget import BundledWidget
 
 
-class TraceWidget(anywidget.AnyWidget):
+class TraceWidget(BundledWidget):
     """Span tree + waterfall + details pane for one trace."""
 
-    _esm = WIDGETS / "trace_view.js"
-    _css = WIDGETS / "trace_view.css"
+    bundle_name = "trace_view"
 
     trace = traitlets.Dict(
         help="Trace facts and span columns in depth-first order (sent once)."

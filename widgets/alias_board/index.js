@@ -1,52 +1,38 @@
 // Alias board: a prompt's or model's versions with their aliases, a diff of two versions,
 // alias moves that wait for Confirm, each alias's history with Undo.
 //
-// Synced traits (the Python side is mlflow_magics/views/alias_board_widget.py):
-//   reads  board    {kind, name, description, latest, aliases: {alias: n},
-//                    versions: [{n, message, author, time, preview, template, config, run_id,
-//                                metrics: [[key, value]]}],
-//                    history: {alias: [{before, after, user, time, forced, gate, undo, text}]}}
-//                   or, listing the registry: {kind, name: null, listing: [{name, description,
-//                   latest, aliases}], more}
-//   reads  pending  {alias, before, after, action, text} waiting for Confirm, or {}
-//   reads  diff     {a, b, lines: [[op, text]], more, settings: [[key, a, b]], same} or {}
-//   reads  note     one sentence about the last action
-//   reads  error    one sentence when the last action was refused, else ""
-// Writes no trait: controls send messages {action, ...}: open {name}, refresh, diff {a, b},
-// move {alias, version, gate, force}, delete {alias}, undo {alias}, confirm, cancel.
+// The contract with Python (mlflow_magics/views/alias_board_widget.py) is ./model.d.ts.
 // Nothing moves until Confirm: Move, Delete and Undo only ask Python to plan the change.
 //
 // Templates, commit messages, names and authors are untrusted: they reach the DOM through
 // textContent / .value only.
 
-/** @param {string} tag @param {string} [cls] @param {string} [text] */
-function h(tag, cls, text) {
-  const el = document.createElement(tag);
-  if (cls) el.className = cls;
-  if (text !== undefined && text !== null) el.textContent = String(text);
-  return el;
-}
+import { button, h, show } from "../lib/dom.js";
+import { containKeys } from "../lib/keys.js";
+import { persistOnSave } from "../lib/persist.js";
+import { channel, listen } from "../lib/channel.js";
+import "./style.css";
 
-function button(cls, text, onClick) {
-  const b = h("button", cls, text);
-  b.addEventListener("click", onClick);
-  return b;
-}
+let boards = 0;
 
 const v = (n) => (n === null || n === undefined ? "(none)" : `v${n}`);
 
+/** @type {import("@anywidget/types").Render<import("./model").Model>} */
 function render({ model, el }) {
-  const root = h("div", "mlfm-ab-w");
-  el.appendChild(root);
-  const send = (msg) => {
-    root.classList.add("busy");
-    model.send(msg);
-  };
+  persistOnSave(model);
+  const uid = `mlfm-ab-${++boards}`;
+  const root = h("div", "mlfm mlfm-ab-w");
+  const uncontain = containKeys(root);
+  el.append(root);
+  const chan = channel(model, root);
+  /** @param {import("./model").Action} msg */
+  const send = (msg) => chan.send(msg);
   const head = h("div", "mlfm-ab-head");
   const title = h("span", "mlfm-ab-title");
   head.append(title, button("mlfm-ab-refresh", "Refresh", () => send({ action: "refresh" })));
-  const error = h("div", "mlfm-ab-error");
-  const note = h("div", "mlfm-ab-note");
+  const error = h("div", "mlfm-error mlfm-ab-error");
+  error.setAttribute("role", "alert");
+  const note = h("div", "mlfm-note mlfm-ab-note");
   const body = h("div", "mlfm-ab-body");
   const pendingBar = h("div", "mlfm-ab-pending");
   const pendingText = h("span", "mlfm-ab-pending-text");
@@ -60,25 +46,25 @@ function render({ model, el }) {
   const openHistory = new Set();
 
   function renderListing(board) {
-    const table = h("table", "mlfm-ab-table");
+    const table = h("table", "mlfm-grid mlfm-ab-table");
     const hr = h("tr");
-    for (const label of ["Name", "Description", "Aliases"]) hr.appendChild(h("th", "", label));
+    for (const label of ["Name", "Description", "Aliases"]) hr.append(h("th", "", label));
     const thead = h("thead");
-    thead.appendChild(hr);
+    thead.append(hr);
     const tbody = h("tbody");
     for (const e of board.listing || []) {
       const tr = h("tr", "mlfm-ab-entry");
       const name = h("td");
-      name.appendChild(button("mlfm-ab-open", e.name, () => send({ action: "open", name: e.name })));
+      name.append(button("mlfm-link mlfm-ab-open", e.name, () => send({ action: "open", name: e.name })));
       const aliases = h("td");
-      for (const [a, n] of Object.entries(e.aliases || {})) aliases.appendChild(h("span", "mlfm-ab-chip", `${a} → v${n}`));
+      for (const [a, n] of Object.entries(e.aliases || {})) aliases.append(h("span", "mlfm-ab-chip", `${a} → v${n}`));
       tr.append(name, h("td", "", e.description), aliases);
-      tbody.appendChild(tr);
+      tbody.append(tr);
     }
     table.append(thead, tbody);
-    body.appendChild(table);
-    if (!(board.listing || []).length) body.appendChild(h("div", "mlfm-ab-empty", `No ${board.kind}s.`));
-    if (board.more) body.appendChild(h("div", "mlfm-ab-more", `${board.more} more; narrow with --like`));
+    body.append(table);
+    if (!(board.listing || []).length) body.append(h("div", "mlfm-ab-empty", `No ${board.kind}s.`));
+    if (board.more) body.append(h("div", "mlfm-ab-more", `${board.more} more; narrow with --like`));
   }
 
   function versionSelect(cls, versions, selected) {
@@ -87,7 +73,7 @@ function render({ model, el }) {
       const opt = h("option", "", `v${ver.n}`);
       opt.value = String(ver.n);
       if (ver.n === selected) opt.selected = true;
-      sel.appendChild(opt);
+      sel.append(opt);
     }
     return sel;
   }
@@ -101,26 +87,26 @@ function render({ model, el }) {
       const box = h("div", "mlfm-ab-alias");
       box.dataset.alias = alias;
       const at = (board.aliases || {})[alias];
-      box.appendChild(h("span", "mlfm-ab-chip", `${alias} → ${v(at)}`));
+      box.append(h("span", "mlfm-ab-chip", `${alias} → ${v(at)}`));
       const moves = history[alias] || [];
       const toggle = button("mlfm-ab-history-btn", `history (${moves.length})`, () => {
         if (openHistory.has(alias)) openHistory.delete(alias);
         else openHistory.add(alias);
         renderBoard();
       });
-      box.appendChild(toggle);
-      if (moves.length) box.appendChild(button("mlfm-ab-undo", "Undo", () => send({ action: "undo", alias })));
-      if (at !== undefined) box.appendChild(button("mlfm-ab-delete", "Delete", () => send({ action: "delete", alias })));
+      box.append(toggle);
+      if (moves.length) box.append(button("mlfm-ab-undo", "Undo", () => send({ action: "undo", alias })));
+      if (at !== undefined) box.append(button("mlfm-ab-delete", "Delete", () => send({ action: "delete", alias })));
       if (openHistory.has(alias)) {
         const list = h("ul", "mlfm-ab-history");
-        for (const m of moves) list.appendChild(h("li", `mlfm-ab-move${m.forced ? " forced" : ""}`, m.text));
-        if (!moves.length) list.appendChild(h("li", "mlfm-ab-move none", "no recorded moves"));
-        box.appendChild(list);
+        for (const m of moves) list.append(h("li", `mlfm-ab-move${m.forced ? " forced" : ""}`, m.text));
+        if (!moves.length) list.append(h("li", "mlfm-ab-move none", "no recorded moves"));
+        box.append(list);
       }
-      bar.appendChild(box);
+      bar.append(box);
     }
-    if (board.latest) bar.appendChild(h("span", "mlfm-ab-chip latest", `latest → v${board.latest}`));
-    body.appendChild(bar);
+    if (board.latest) bar.append(h("span", "mlfm-ab-chip latest", `latest → v${board.latest}`));
+    body.append(bar);
   }
 
   function renderControls(board) {
@@ -128,14 +114,14 @@ function render({ model, el }) {
     const move = h("div", "mlfm-ab-movebar");
     const alias = h("input", "mlfm-ab-alias-input");
     alias.placeholder = "alias";
-    alias.setAttribute("list", "mlfm-ab-aliases-" + (board.name || ""));
-    alias.addEventListener("keydown", (e) => e.stopPropagation());
+    alias.setAttribute("list", `${uid}-aliases`);
+    alias.setAttribute("aria-label", "Alias");
     const list = h("datalist");
-    list.id = "mlfm-ab-aliases-" + (board.name || "");
+    list.id = `${uid}-aliases`;
     for (const a of Object.keys(board.aliases || {})) {
       const opt = h("option");
       opt.value = a;
-      list.appendChild(opt);
+      list.append(opt);
     }
     const target = versionSelect("mlfm-ab-version", versions, board.latest);
     const gate = h("input", "mlfm-ab-gate");
@@ -174,30 +160,38 @@ function render({ model, el }) {
   function renderVersions(board) {
     const labels = {};
     for (const [a, n] of Object.entries(board.aliases || {})) (labels[n] = labels[n] || []).push(a);
-    const table = h("table", "mlfm-ab-table");
+    const table = h("table", "mlfm-grid mlfm-ab-table");
     const hr = h("tr");
-    const model = board.kind === "model";
-    const cols = ["Version", "Aliases", "Created", "Author", model ? "Description" : "Commit message", model ? "Source run · metrics" : "Template"];
-    for (const label of cols) hr.appendChild(h("th", "", label));
+    const isModel = board.kind === "model";
+    const cols = ["Version", "Aliases", "Created", "Author", isModel ? "Description" : "Commit message", isModel ? "Source run · metrics" : "Template"];
+    for (const label of cols) hr.append(h("th", "", label));
     const thead = h("thead");
-    thead.appendChild(hr);
+    thead.append(hr);
     const tbody = h("tbody");
     for (const ver of board.versions || []) {
       const tr = h("tr", "mlfm-ab-row");
       tr.dataset.n = String(ver.n);
+      tr.tabIndex = 0;
+      tr.title = isModel ? "show the source run and settings" : "show the whole template";
+      tr.addEventListener("keydown", (e) => {
+        if (e.target === tr && (e.key === "Enter" || e.key === " ")) {
+          e.preventDefault();
+          tr.click();
+        }
+      });
       const chips = h("td", "mlfm-ab-labels");
-      for (const a of (labels[ver.n] || []).sort()) chips.appendChild(h("span", "mlfm-ab-chip", a));
-      if (ver.n === board.latest) chips.appendChild(h("span", "mlfm-ab-chip latest", "latest"));
+      for (const a of (labels[ver.n] || []).sort()) chips.append(h("span", "mlfm-ab-chip", a));
+      if (ver.n === board.latest) chips.append(h("span", "mlfm-ab-chip latest", "latest"));
       const last = h("td", "mlfm-ab-preview");
-      if (model) {
+      if (isModel) {
         last.textContent = [ver.run_id, ...(ver.metrics || []).map(([k, x]) => `${k}=${x}`)].filter(Boolean).join(" · ");
       } else {
         last.textContent = ver.preview;
-        if (ver.config) last.appendChild(h("div", "mlfm-ab-config", ver.config));
+        if (ver.config) last.append(h("div", "mlfm-ab-config", ver.config));
       }
       tr.append(h("td", "mlfm-ab-n", `v${ver.n}`), chips, h("td", "mlfm-ab-time", ver.time), h("td", "", ver.author), h("td", "mlfm-ab-msg", ver.message), last);
       tr.addEventListener("click", () => {
-        const next = tr.nextSibling;
+        const next = tr.nextElementSibling;
         if (next && next.classList && next.classList.contains("mlfm-ab-full")) {
           next.remove();
           return;
@@ -205,16 +199,16 @@ function render({ model, el }) {
         const full = h("tr", "mlfm-ab-full");
         const td = h("td");
         td.colSpan = cols.length;
-        td.appendChild(h("pre", "", model ? ver.config || ver.run_id : ver.template));
-        full.appendChild(td);
+        td.append(h("pre", "", isModel ? ver.config || ver.run_id : ver.template));
+        full.append(td);
         tr.after(full);
       });
-      tbody.appendChild(tr);
+      tbody.append(tr);
     }
     table.append(thead, tbody);
-    const wrap = h("div", "mlfm-ab-scroll");
-    wrap.appendChild(table);
-    body.appendChild(wrap);
+    const wrap = h("div", "mlfm-scroll mlfm-ab-scroll");
+    wrap.append(table);
+    body.append(wrap);
   }
 
   function renderBoard() {
@@ -227,7 +221,7 @@ function render({ model, el }) {
     }
     const n = (board.versions || []).length;
     title.textContent = `${board.kind === "model" ? "Model" : "Prompt"} ${board.name} · ${n} version${n === 1 ? "" : "s"}`;
-    if (board.description) body.appendChild(h("div", "mlfm-ab-desc", board.description));
+    if (board.description) body.append(h("div", "mlfm-ab-desc", board.description));
     renderAliases(board);
     renderControls(board);
     renderVersions(board);
@@ -235,8 +229,8 @@ function render({ model, el }) {
 
   function renderPending() {
     const p = model.get("pending") || {};
-    pendingBar.style.display = p.alias ? "" : "none";
-    pendingText.textContent = p.alias ? p.text : "";
+    show(pendingBar, !!p.alias);
+    pendingText.textContent = p.alias ? p.text || "" : "";
   }
 
   function renderDiff() {
@@ -246,53 +240,50 @@ function render({ model, el }) {
     const settings = d.settings || [];
     const added = (d.lines || []).filter(([op]) => op === "+").length;
     const removed = (d.lines || []).filter(([op]) => op === "-").length;
-    diffBox.appendChild(h("div", "mlfm-ab-diff-head", `v${d.a} → v${d.b}: +${added} −${removed} lines, ${settings.length} setting(s) changed${d.same ? " (identical)" : ""}`));
+    diffBox.append(h("div", "mlfm-ab-diff-head", `v${d.a} → v${d.b}: +${added} −${removed} lines, ${settings.length} setting(s) changed${d.same ? " (identical)" : ""}`));
     const lines = h("div", "mlfm-ab-lines");
     const cls = { "+": "add", "-": "rem", " ": "same" };
     for (const [op, text] of d.lines || []) {
       const line = h("div", `mlfm-ab-ln ${cls[op] || "same"}`);
       line.append(h("span", "mlfm-ab-op", op), h("span", "", text));
-      lines.appendChild(line);
+      lines.append(line);
     }
-    if (d.more) lines.appendChild(h("div", "mlfm-ab-more", `… ${d.more} more lines`));
-    diffBox.appendChild(lines);
+    if (d.more) lines.append(h("div", "mlfm-ab-more", `… ${d.more} more lines`));
+    diffBox.append(lines);
     if (settings.length) {
-      const table = h("table", "mlfm-ab-settings");
+      const table = h("table", "mlfm-grid mlfm-ab-settings");
       const hr = h("tr");
-      for (const label of ["Setting", `v${d.a}`, `v${d.b}`]) hr.appendChild(h("th", "", label));
-      table.appendChild(hr);
+      for (const label of ["Setting", `v${d.a}`, `v${d.b}`]) hr.append(h("th", "", label));
+      table.append(hr);
       for (const [key, a, b] of settings) {
         const tr = h("tr", "mlfm-ab-setting");
         tr.append(h("td", "", key), h("td", "rem", a), h("td", "add", b));
-        table.appendChild(tr);
+        table.append(tr);
       }
-      diffBox.appendChild(table);
+      diffBox.append(table);
     }
   }
 
   function renderNote() {
     note.textContent = model.get("note") || "";
-    const text = model.get("error") || "";
-    error.textContent = text;
-    error.style.display = text ? "" : "none";
+    error.textContent = model.get("error") || "";
   }
 
-  const done = () => root.classList.remove("busy");
-  const handlers = {
-    "change:board": () => { renderBoard(); done(); },
-    "change:pending": () => { renderPending(); done(); },
-    "change:diff": () => { renderDiff(); done(); },
-    "change:note": () => { renderNote(); done(); },
-    "change:error": () => { renderNote(); done(); },
-    "msg:custom": () => done(),
-  };
-  for (const [event, fn] of Object.entries(handlers)) model.on(event, fn);
+  const unlisten = listen(model, {
+    "change:board": renderBoard,
+    "change:pending": renderPending,
+    "change:diff": renderDiff,
+    "change:note": renderNote,
+    "change:error": renderNote,
+  });
   renderBoard();
   renderPending();
   renderDiff();
   renderNote();
   return () => {
-    for (const [event, fn] of Object.entries(handlers)) model.off(event, fn);
+    unlisten();
+    uncontain();
+    chan.dispose();
   };
 }
 

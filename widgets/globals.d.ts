@@ -1,0 +1,2 @@
+// esbuild bundles CSS imported from a widget entry into <name>.css.
+declare module "*.css";

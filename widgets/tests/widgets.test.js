@@ -1,0 +1,144 @@
+import { describe, expect, it } from "vitest";
+import traceView from "../trace_view/index.js";
+import traceTable from "../trace_table/index.js";
+import evalView, { failingFirst } from "../eval_view/index.js";
+import datasetView, { asText, lines } from "../dataset_view/index.js";
+import aliasBoard from "../alias_board/index.js";
+import { HOSTILE, mount } from "./fake.js";
+
+function trace(depth = 3, extra = {}) {
+  const spans = { id: [], parent: [], name: [], type: [], status: [], start: [], dur: [], tokens: [] };
+  for (let i = 0; i < depth; i++) {
+    spans.id.push(`s${i}`);
+    spans.parent.push(i - 1);
+    spans.name.push(i === 1 ? HOSTILE : `span ${i}`);
+    spans.type.push(i ? "LLM" : "CHAIN");
+    spans.status.push(i === 1 ? "ERROR" : "OK");
+    spans.start.push(i);
+    spans.dur.push(10 - i);
+    spans.tokens.push(0);
+  }
+  return { trace_id: "tr-1", name: "cell", status: "ERROR", duration_ms: 10, span_count: depth, spans, ...extra };
+}
+
+const keydown = (el, key) => el.dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true }));
+
+describe("trace view", () => {
+  it("draws a row per span, hostile names as text, error styling on the failing span only", () => {
+    const { el } = mount(traceView, { trace: trace(3), selected_span_id: "", _detail: {}, query: "", span_type_filter: "", _matches: {} });
+    const rows = el.querySelectorAll(".mlfm-row");
+    expect(rows.length).toBe(3);
+    expect(el.querySelector("img, script")).toBe(null);
+    expect(rows[1].querySelector(".mlfm-label").textContent).toBe(HOSTILE);
+    expect([...rows].map((r) => r.classList.contains("err"))).toEqual([false, true, false]);
+    expect(rows[1].getAttribute("role")).toBe("treeitem");
+    expect(rows[2].getAttribute("aria-level")).toBe("3");
+  });
+  it("moves the selection with the tree keys and asks Python for the span", () => {
+    const { el, model } = mount(traceView, { trace: trace(3), selected_span_id: "", _detail: {}, query: "", span_type_filter: "", _matches: {} });
+    const tree = el.querySelector(".mlfm-tree");
+    expect(tree.getAttribute("role")).toBe("tree");
+    keydown(tree, "ArrowDown");
+    expect(model.get("selected_span_id")).toBe("s0");
+    keydown(tree, "End");
+    expect(model.get("selected_span_id")).toBe("s2");
+    keydown(tree, "ArrowLeft");
+    expect(model.get("selected_span_id")).toBe("s1");
+    keydown(tree, "ArrowLeft"); // s1 has a child: it folds first
+    expect(el.querySelectorAll(".mlfm-row").length).toBe(2);
+    keydown(tree, "ArrowRight");
+    expect(el.querySelectorAll(".mlfm-row").length).toBe(3);
+    expect(tree.getAttribute("aria-activedescendant")).toMatch(/-1$/);
+  });
+  it("keeps names readable at depth 30", () => {
+    const { el } = mount(traceView, { trace: trace(31), selected_span_id: "", _detail: {}, query: "", span_type_filter: "", _matches: {} });
+    const last = [...el.querySelectorAll(".mlfm-row")].at(-1);
+    expect(last.querySelector(".mlfm-deep").textContent).toBe("⋯30");
+    expect(parseInt(last.querySelector(".mlfm-name").style.paddingLeft, 10)).toBeLessThanOrEqual(8 * 12);
+  });
+  it("shows the selected span's details as text", () => {
+    const { el, model } = mount(traceView, { trace: trace(3), selected_span_id: "", _detail: {}, query: "", span_type_filter: "", _matches: {} });
+    model.set("_detail", { span_id: "s1", name: HOSTILE, type: "LLM", status: "ERROR", duration_ms: 9, outputs: { text: HOSTILE, size: 80, truncated: false }, exception: { type: "ValueError", message: HOSTILE } });
+    expect(el.querySelector(".mlfm-detail img, .mlfm-detail script")).toBe(null);
+    expect(el.querySelector(".mlfm-exc").textContent).toContain(HOSTILE);
+  });
+  it("cleans up its listeners", () => {
+    const { model, cleanup } = mount(traceView, { trace: trace(2), selected_span_id: "", _detail: {}, query: "", span_type_filter: "", _matches: {} });
+    cleanup();
+    expect(model.listeners("change:_detail")).toBe(0);
+  });
+});
+
+describe("trace table", () => {
+  const page = { rows: [{ id: "tr-a", time: "12:00", name: HOSTILE, status: "ERROR", duration_ms: 0, tokens: null, request: HOSTILE, response: "ok", tags: [["k", HOSTILE]], more_tags: 0 }], page: 1, start: 0, has_prev: false, has_next: true, count: 1 };
+  it("renders rows as text and sends actions with ids", () => {
+    const { el, model } = mount(traceTable, { page, filter: "", order: { column: "time", descending: true }, selection: { count: 0, on_page: [] }, dataset_names: [], dataset_note: "", error: "" });
+    expect(el.querySelector("tbody img, tbody script")).toBe(null);
+    expect(el.querySelector(".mlfm-tt-dur").textContent).toBe("<1 ms");
+    expect(el.querySelector(".mlfm-tt-h-time").getAttribute("aria-sort")).toBe("descending");
+    keydown(el.querySelector(".mlfm-tt-h-name"), "Enter");
+    expect(model.sent.at(-1)).toEqual({ action: "sort", column: "name", descending: false, id: 1 });
+    el.querySelector(".mlfm-tt-next").click();
+    expect(model.sent.at(-1)).toEqual({ action: "next", id: 2 });
+  });
+});
+
+describe("evaluation grid", () => {
+  it("puts a scorer's failing rows first, keeping finishing order otherwise", () => {
+    const rows = [
+      { i: 0, v: { s: ["pass", "✓"] } },
+      { i: 1, v: { s: ["fail", "✗"] } },
+      { i: 2, v: {} },
+      { i: 3, v: { s: ["error", "⚠"] } },
+    ];
+    expect(failingFirst(rows, "s").map((r) => r.i)).toEqual([3, 1, 2, 0]);
+    expect(failingFirst(rows, null).map((r) => r.i)).toEqual([0, 1, 2, 3]);
+  });
+  it("expands a row from the keyboard and opens its trace without expanding", () => {
+    const { el, model } = mount(evalView, {
+      header: { status: "done", done: 1, total: 1, elapsed: 1 },
+      scorers: [{ name: "safety", text: "0/1" }],
+      rows: [{ i: 0, trace_id: "tr-x", inputs: HOSTILE, outputs: "o", v: { safety: ["fail", "✗", HOSTILE, null] } }],
+      note: "",
+      error: "",
+    });
+    const row = el.querySelector(".mlfm-ev-row");
+    keydown(row, "Enter");
+    expect(el.querySelector(".mlfm-ev-rationale").textContent).toBe(HOSTILE);
+    expect(el.querySelector("img, script")).toBe(null);
+    el.querySelector(".mlfm-ev-open").click();
+    expect(model.sent.at(-1)).toMatchObject({ action: "open", trace_id: "tr-x" });
+    expect(el.querySelector(".mlfm-ev-act").classList.contains("mlfm-act")).toBe(true);
+  });
+});
+
+describe("dataset grid", () => {
+  it("splits one-per-line fields", () => {
+    expect(lines(" a \n\n b\n")).toEqual(["a", "b"]);
+    expect(asText(["a", "b"])).toBe("a\nb");
+    expect(asText(null)).toBe("");
+  });
+  it("keeps a typed, unsaved edit when the page re-renders", () => {
+    const row = { id: "r1", inputs: "q", outputs: "a", source_trace: "tr-1", expected_response: "", expected_facts: [], guidelines: [] };
+    const { el, model } = mount(datasetView, { page: { name: "d", rows: [row], page: 1, pages: 1, total: 1, start: 0 }, unsaved: {}, note: "", error: "" });
+    const area = el.querySelector(".mlfm-ds-resp");
+    area.value = "typed";
+    area.dispatchEvent(new Event("input"));
+    model.set("note", "something else changed");
+    model.set("page", { ...model.get("page") });
+    expect(el.querySelector(".mlfm-ds-resp").value).toBe("typed");
+    expect(el.querySelector(".mlfm-ds-state").textContent).toBe("edited, not saved");
+  });
+});
+
+describe("alias board", () => {
+  it("shows hostile templates as text and plans a move only through Python", () => {
+    const board = { kind: "prompt", name: "p", latest: 2, aliases: { prod: 1 }, versions: [{ n: 2, message: HOSTILE, author: "a", time: "t", preview: HOSTILE, template: HOSTILE, config: "", run_id: "", metrics: [] }, { n: 1, message: "m", author: "a", time: "t", preview: "x", template: "x", config: "", run_id: "", metrics: [] }], history: {} };
+    const { el, model } = mount(aliasBoard, { board, pending: {}, diff: {}, note: "", error: "" });
+    expect(el.querySelector("img, script")).toBe(null);
+    el.querySelector(".mlfm-ab-alias-input").value = "prod";
+    el.querySelector(".mlfm-ab-move-btn").click();
+    expect(model.sent.at(-1)).toMatchObject({ action: "move", alias: "prod", version: 2 });
+    expect(el.querySelector(".mlfm-ab-pending").hidden).toBe(true);
+  });
+});
