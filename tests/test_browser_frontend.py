@@ -410,12 +410,35 @@ def test_everything_fits_an_800px_notebook(jupyter_lab, page):
         assert not _overlaps(boxes), f"columns overlap in {line.inner_text()!r}: {boxes}"
     deepest = view.locator(".mlfm-row", has_text="node_27_router")
     assert deepest.locator(".mlfm-label").evaluate("el => el.getBoundingClientRect().width") > 80
-    assert deepest.locator(".mlfm-deep").inner_text() == "⋯29"
+    marker = deepest.locator(".mlfm-deep")
+    assert marker.text_content() == "⋯29", deepest.evaluate("el => el.outerHTML")
+    assert marker.evaluate("el => el.getBoundingClientRect().width") > 10
     for index in (TRACE, TABLE, GRID, EVAL, BOARD):
         code_cell(page, index).screenshot(path=str(artifacts_dir() / f"narrow-cell{index}.png"))
 
 
 # --- reopen ----------------------------------------------------------------------------------
+
+
+def reveal(page, index: int, sel: str) -> None:
+    """Scroll until code cell ``index`` shows ``sel``: a reopened notebook draws only the cells
+    in view (JupyterLab's windowed notebook)."""
+    page.evaluate(
+        "() => { const s = document.querySelector('.jp-WindowedPanel-outer') ||"
+        " document.querySelector('.jp-NotebookPanel .jp-Notebook'); s.scrollTop = 0; }"
+    )
+    for _ in range(80):
+        view = code_cell(page, index).locator(sel)
+        if view.count():
+            view.first.scroll_into_view_if_needed()
+            view.first.wait_for(timeout=NOTEBOOK_RUN)
+            return
+        page.evaluate(
+            "() => { const s = document.querySelector('.jp-WindowedPanel-outer') ||"
+            " document.querySelector('.jp-NotebookPanel .jp-Notebook'); s.scrollTop += 400; }"
+        )
+        page.wait_for_timeout(150)
+    raise AssertionError(f"cell {index} never showed {sel}")
 
 
 @pytest.mark.parametrize("frontend", ["lab", "notebook7"])
@@ -443,18 +466,24 @@ def test_a_saved_notebook_reopens_with_every_view(jupyter_lab, page, frontend):
     else:
         open_notebook(page, jupyter_lab, name)
     for index, sel in VIEWS.items():
-        code_cell(page, index).locator(sel).first.wait_for(timeout=NOTEBOOK_RUN)
+        reveal(page, index, sel)
     page.wait_for_timeout(1000)
     assert "model not found" not in page.locator(".jp-Notebook").inner_text()
     assert page.locator(".jp-Notebook").get_by_text("Error displaying widget").count() == 0
+    reveal(page, TRACE, ".mlfm-tv")
     view = code_cell(page, TRACE).locator(".mlfm-tv")
     assert view.locator(".mlfm-row").count() > 3
     assert view.locator(".mlfm-row.sel .mlfm-label").inner_text() == "lookup"  # the last state
     assert "TimeoutError" in view.locator(".mlfm-exc").inner_text()
+    reveal(page, TABLE, ".mlfm-tt-w")
     assert code_cell(page, TABLE).locator(".mlfm-tt-row").count() >= 4
+    assert code_cell(page, TABLE).locator(".mlfm-tt-row.sel").count() == 1  # the last state
+    reveal(page, EVAL, ".mlfm-ev-w")
     assert code_cell(page, EVAL).locator(".mlfm-ev-row").count() == 6
+    reveal(page, GRID, ".mlfm-ds-w")
     assert code_cell(page, GRID).locator(".mlfm-ds-row").count() == 4
-    assert "production" in code_cell(page, BOARD).locator(".mlfm-ab-aliases").inner_text()
+    reveal(page, BOARD, ".mlfm-ab-w")
+    assert "production" in code_cell(page, BOARD).locator(".mlfm-ab-aliases").text_content()
     # nothing ran: the cells keep their old execution counts and the kernel is fresh
     assert page.evaluate("window.__xss") is None
     page.screenshot(path=str(artifacts_dir() / f"reopened-{frontend}.png"), full_page=True)

@@ -49,7 +49,10 @@ def test_diff_markers_search_and_type_filter_in_jupyterlab(jupyter_lab, page):
     added = table.locator('tr.row[data-status="added"]')
     assert added.locator("td.mk").inner_text() == "+"
     # a tint of the theme's success colour, not a fixed light fill (it must hold in dark themes)
-    assert added.evaluate("el => getComputedStyle(el).backgroundColor") not in ("", "rgba(0, 0, 0, 0)")
+    assert added.evaluate("el => getComputedStyle(el).backgroundColor") not in (
+        "",
+        "rgba(0, 0, 0, 0)",
+    )
     assert table.locator("td.nm").first.evaluate("el => getComputedStyle(el).textAlign") == "left"
     assert table.locator("mjx-container, .MathJax").count() == 0  # "$… → $…" stays text
     summary = table.locator(".sum").inner_text()

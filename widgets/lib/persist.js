@@ -4,7 +4,8 @@
 // Jupyter keeps widget state in a notebook only when "Save Widget State Automatically" is on
 // (off by default). When it is off, on every save this writes the state of the mlflow-magics
 // views that the notebook's outputs still show (and the layout/style models they refer to) into
-// the notebook's widget-state metadata, the same place and format Jupyter uses. On reopening,
+// the notebook's widget-state metadata, the same place and format Jupyter uses (a view with a
+// detail area is a box holding the view: the box and all it holds are kept). On reopening,
 // Jupyter's widget manager restores those models and the views render from them, read-only
 // until the cell runs again. Other libraries' widgets are left as Jupyter would leave them.
 //
@@ -36,20 +37,32 @@ export function shownModelIds(nb) {
 }
 
 /**
- * The part of a widget-state snapshot to keep: our models that `shown` lists, plus every model
- * they refer to ("IPY_MODEL_<id>" in their state).
+ * The part of a widget-state snapshot to keep: each shown model that is one of our views or
+ * holds one (a view with its detail area is a box of widgets), with every model it refers to
+ * ("IPY_MODEL_<id>" in its state), transitively.
  * @param {Record<string, {state?: Record<string, any>}>} state @param {Set<string>} shown
  */
 export function keptState(state, shown) {
   /** @type {Record<string, any>} */
   const kept = {};
-  const queue = [...shown].filter((id) => state[id] && OURS.test(String(state[id].state?._anywidget_id ?? "")));
-  while (queue.length) {
-    const id = /** @type {string} */ (queue.pop());
-    if (kept[id] || !state[id]) continue;
-    kept[id] = state[id];
-    const refs = JSON.stringify(state[id].state ?? {}).match(/IPY_MODEL_[0-9a-f]+/g) || [];
-    for (const ref of refs) queue.push(ref.slice("IPY_MODEL_".length));
+  /** @param {string} id */
+  const closure = (id) => {
+    /** @type {Set<string>} */
+    const seen = new Set();
+    const queue = [id];
+    while (queue.length) {
+      const next = /** @type {string} */ (queue.pop());
+      if (seen.has(next) || !state[next]) continue;
+      seen.add(next);
+      const refs = JSON.stringify(state[next].state ?? {}).match(/IPY_MODEL_[0-9a-f]+/g) || [];
+      for (const ref of refs) queue.push(ref.slice("IPY_MODEL_".length));
+    }
+    return seen;
+  };
+  for (const id of shown) {
+    const models = closure(id);
+    if (![...models].some((m) => OURS.test(String(state[m].state?._anywidget_id ?? "")))) continue;
+    for (const m of models) kept[m] = state[m];
   }
   return kept;
 }
