@@ -74,6 +74,9 @@ class ActionWidget(BundledWidget):
         """The action names the front-end may send: one ``_do_<name>`` method each."""
         return frozenset(name[4:] for name in dir(cls) if name.startswith("_do_"))
 
+    #: What the widget is, in an error sentence ("Unknown table action …").
+    noun: ClassVar[str] = "widget"
+
     #: Actions whose view keeps what the store did not take (a dataset edit stays unsaved,
     #: with the reason) instead of being refused up front.
     keeps_unsaved: frozenset[str] = frozenset()
@@ -110,7 +113,7 @@ class ActionWidget(BundledWidget):
         handler = getattr(self, f"_do_{action}", None)
         if handler is None:
             known = ", ".join(sorted(self.actions()))
-            raise BadInput(f"Unknown {self.bundle_name} action {action!r}; known: {known}.")
+            raise BadInput(f"Unknown {self.noun} action {action!r}; the actions are {known}.")
         handler(content)
 
 

@@ -21,6 +21,7 @@ class AliasBoardWidget(ActionWidget):
     """Versions with their aliases, a version diff, alias moves with a confirm step."""
 
     bundle_name = "alias_board"
+    noun = "alias board"
 
     board = traitlets.Dict(
         help="What the board shows: {kind, name, description, latest, aliases: {alias: n}, "

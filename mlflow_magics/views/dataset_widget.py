@@ -19,6 +19,7 @@ class DatasetWidget(ActionWidget):
     """Records with inputs, outputs, editable expectations and their source trace."""
 
     bundle_name = "dataset_view"
+    noun = "dataset"
 
     page = traitlets.Dict(
         help="The page shown: {name, rows: [{id, inputs, outputs (bounded), source_trace, "

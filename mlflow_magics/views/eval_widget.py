@@ -19,6 +19,7 @@ class EvalWidget(ActionWidget):
     """Progress, per-scorer summary and one row per scored record."""
 
     bundle_name = "eval_view"
+    noun = "evaluation"
 
     header = traitlets.Dict(
         help="{status: running|done|interrupted|failed, done, total, elapsed (s), run_id, "

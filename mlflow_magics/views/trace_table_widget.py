@@ -20,6 +20,7 @@ class TraceTableWidget(ActionWidget):
     """Rows, paging, filter box, sorting and selection for a :class:`TraceTable`."""
 
     bundle_name = "trace_table"
+    noun = "table"
 
     page = traitlets.Dict(
         help="The page shown: {rows, page, start, has_prev, has_next, count, capped}; rows carry "

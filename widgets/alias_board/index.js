@@ -8,9 +8,7 @@
 // textContent / .value only.
 
 import { button, h, show } from "../lib/dom.js";
-import { containKeys } from "../lib/keys.js";
-import { persistOnSave } from "../lib/persist.js";
-import { channel, listen } from "../lib/channel.js";
+import { widget } from "../lib/widget.js";
 import "./style.css";
 
 let boards = 0;
@@ -19,20 +17,15 @@ const v = (n) => (n === null || n === undefined ? "(none)" : `v${n}`);
 
 /** @type {import("@anywidget/types").Render<import("./model").Model>} */
 function render({ model, el }) {
-  persistOnSave(model);
   const uid = `mlfm-ab-${++boards}`;
-  const root = h("div", "mlfm mlfm-ab-w");
-  const uncontain = containKeys(root);
-  el.append(root);
-  const chan = channel(model, root);
+  const view = widget(model, el, "mlfm-ab-w");
+  const root = view.root;
   /** @param {import("./model").Action} msg */
-  const send = (msg) => chan.send(msg);
+  const send = (msg) => view.send(msg);
   const head = h("div", "mlfm-ab-head");
   const title = h("span", "mlfm-ab-title");
   head.append(title, button("mlfm-ab-refresh", "Refresh", () => send({ action: "refresh" })));
-  const error = h("div", "mlfm-error mlfm-ab-error");
-  error.setAttribute("role", "alert");
-  const note = h("div", "mlfm-note mlfm-ab-note");
+  const { note, error, render: renderNote } = view.status("mlfm-ab");
   const body = h("div", "mlfm-ab-body");
   const pendingBar = h("div", "mlfm-ab-pending");
   const pendingText = h("span", "mlfm-ab-pending-text");
@@ -264,27 +257,19 @@ function render({ model, el }) {
     }
   }
 
-  function renderNote() {
-    note.textContent = model.get("note") || "";
-    error.textContent = model.get("error") || "";
-  }
-
-  const unlisten = listen(model, {
-    "change:board": renderBoard,
-    "change:pending": renderPending,
-    "change:diff": renderDiff,
-    "change:note": renderNote,
-    "change:error": renderNote,
-  });
-  renderBoard();
-  renderPending();
-  renderDiff();
-  renderNote();
-  return () => {
-    unlisten();
-    uncontain();
-    chan.dispose();
-  };
+  return view.start(
+    {
+      "change:board": renderBoard,
+      "change:pending": renderPending,
+      "change:diff": renderDiff,
+      "change:note": renderNote,
+      "change:error": renderNote,
+    },
+    renderBoard,
+    renderPending,
+    renderDiff,
+    renderNote,
+  );
 }
 
 export default { render };

@@ -6,9 +6,7 @@
 // Every value from a record is untrusted: it reaches the DOM through textContent / .value only.
 
 import { button, h, show } from "../lib/dom.js";
-import { containKeys } from "../lib/keys.js";
-import { persistOnSave } from "../lib/persist.js";
-import { channel, listen } from "../lib/channel.js";
+import { widget } from "../lib/widget.js";
 import { emptyRow } from "../lib/table.js";
 import "./style.css";
 
@@ -39,18 +37,13 @@ const COLUMNS = ["Inputs", "Outputs", "Expected response", "Expected facts (one 
 
 /** @type {import("@anywidget/types").Render<import("./model").Model>} */
 function render({ model, el }) {
-  persistOnSave(model);
-  const root = h("div", "mlfm mlfm-ds-w");
-  const uncontain = containKeys(root);
-  el.append(root);
-  const chan = channel(model, root);
+  const view = widget(model, el, "mlfm-ds-w");
+  const root = view.root;
   /** @param {import("./model").Action} msg */
-  const send = (msg) => chan.send(msg);
+  const send = (msg) => view.send(msg);
 
   const head = h("div", "mlfm-dim mlfm-ds-head");
-  const note = h("div", "mlfm-note mlfm-ds-note");
-  const error = h("div", "mlfm-error mlfm-ds-error");
-  error.setAttribute("role", "alert");
+  const { note, error, render: renderNote } = view.status("mlfm-ds");
   const retryBar = h("div", "mlfm-ds-retrybar");
   const retryText = h("span", "mlfm-ds-retrytext");
   retryBar.append(retryText, button("mlfm-ds-retry", "Retry unsaved", () => send({ action: "retry" })));
@@ -133,24 +126,16 @@ function render({ model, el }) {
     retryText.textContent = n ? `${n} edit${n === 1 ? "" : "s"} not saved. ` : "";
   }
 
-  function renderNote() {
-    note.textContent = model.get("note") || "";
-    error.textContent = model.get("error") || "";
-  }
-
-  const unlisten = listen(model, {
-    "change:page": renderRows,
-    "change:unsaved": renderRows,
-    "change:note": renderNote,
-    "change:error": renderNote,
-  });
-  renderRows();
-  renderNote();
-  return () => {
-    unlisten();
-    uncontain();
-    chan.dispose();
-  };
+  return view.start(
+    {
+      "change:page": renderRows,
+      "change:unsaved": renderRows,
+      "change:note": renderNote,
+      "change:error": renderNote,
+    },
+    renderRows,
+    renderNote,
+  );
 }
 
 export default { render };

@@ -5,9 +5,7 @@
 // grid. Every value from a record is untrusted: it reaches the DOM through textContent only.
 
 import { button, field, h, show } from "../lib/dom.js";
-import { containKeys } from "../lib/keys.js";
-import { persistOnSave } from "../lib/persist.js";
-import { channel, listen } from "../lib/channel.js";
+import { widget } from "../lib/widget.js";
 import { emptyRow, setSort, sortHeader } from "../lib/table.js";
 import "./style.css";
 
@@ -29,13 +27,10 @@ export function failingFirst(rows, scorer) {
 
 /** @type {import("@anywidget/types").Render<import("./model").Model>} */
 function render({ model, el }) {
-  persistOnSave(model);
-  const root = h("div", "mlfm mlfm-ev-w");
-  const uncontain = containKeys(root);
-  el.append(root);
-  const chan = channel(model, root);
+  const view = widget(model, el, "mlfm-ev-w");
+  const root = view.root;
   /** @param {import("./model").Action} msg */
-  const send = (msg) => chan.send(msg);
+  const send = (msg) => view.send(msg);
 
   const head = h("div", "mlfm-ev-head");
   const status = h("span", "mlfm-ev-status");
@@ -48,9 +43,7 @@ function render({ model, el }) {
   link.rel = "noopener noreferrer";
   head.append(status, link);
   const chips = h("div", "mlfm-ev-chips");
-  const note = h("div", "mlfm-note mlfm-ev-note");
-  const error = h("div", "mlfm-error mlfm-ev-error");
-  error.setAttribute("role", "alert");
+  const { note, error, render: renderNote } = view.status("mlfm-ev");
   const wrap = h("div", "mlfm-scroll mlfm-ev-scroll");
   const table = h("table", "mlfm-grid mlfm-ev-table");
   const thead = h("thead");
@@ -191,31 +184,22 @@ function render({ model, el }) {
     }
   }
 
-  function renderNote() {
-    note.textContent = model.get("note") || "";
-    show(note, !!note.textContent);
-    error.textContent = model.get("error") || "";
-  }
-
   const onRows = () => {
     renderHead();
     renderRows();
   };
-  const unlisten = listen(model, {
-    "change:header": renderHead,
-    "change:scorers": onRows,
-    "change:rows": onRows,
-    "change:note": renderNote,
-    "change:error": renderNote,
-  });
-  renderHead();
-  renderRows();
-  renderNote();
-  return () => {
-    unlisten();
-    uncontain();
-    chan.dispose();
-  };
+  return view.start(
+    {
+      "change:header": renderHead,
+      "change:scorers": onRows,
+      "change:rows": onRows,
+      "change:note": renderNote,
+      "change:error": renderNote,
+    },
+    renderHead,
+    renderRows,
+    renderNote,
+  );
 }
 
 export default { render };

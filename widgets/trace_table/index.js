@@ -6,9 +6,7 @@
 
 import { button, h, show } from "../lib/dom.js";
 import { duration } from "../lib/format.js";
-import { containKeys } from "../lib/keys.js";
-import { persistOnSave } from "../lib/persist.js";
-import { channel, listen } from "../lib/channel.js";
+import { widget } from "../lib/widget.js";
 import { emptyRow, setSort, sortHeader } from "../lib/table.js";
 import "./style.css";
 
@@ -28,13 +26,10 @@ let forms = 0;
 
 /** @type {import("@anywidget/types").Render<import("./model").Model>} */
 function render({ model, el }) {
-  persistOnSave(model);
-  const root = h("div", "mlfm mlfm-tt-w");
-  const uncontain = containKeys(root);
-  el.append(root);
-  const chan = channel(model, root);
+  const view = widget(model, el, "mlfm-tt-w");
+  const root = view.root;
   /** @param {import("./model").Action} msg */
-  const send = (msg) => chan.send(msg);
+  const send = (msg) => view.send(msg);
 
   // toolbar: filter box
   const bar = h("div", "mlfm-tt-bar");
@@ -50,8 +45,7 @@ function render({ model, el }) {
     }
   });
   bar.append(input);
-  const error = h("div", "mlfm-error mlfm-tt-error");
-  error.setAttribute("role", "alert");
+  const { error, render: renderError } = view.status("mlfm-tt", false);
   root.append(bar, error);
 
   // table
@@ -248,31 +242,22 @@ function render({ model, el }) {
     input.value = model.get("filter") || "";
   }
 
-  function renderError() {
-    error.textContent = model.get("error") || "";
-  }
-
-  const unlisten = listen(model, {
-    "change:page": renderRows,
-    "change:selection": renderSelection,
-    "change:order": renderOrder,
-    "change:filter": renderFilter,
-    "change:error": renderError,
-    "change:dataset_names": renderDatasets,
-    "change:dataset_note": renderDatasets,
-  });
-
-  renderFilter();
-  renderRows();
-  renderOrder();
-  renderError();
-  renderDatasets();
-
-  return () => {
-    unlisten();
-    uncontain();
-    chan.dispose();
-  };
+  return view.start(
+    {
+      "change:page": renderRows,
+      "change:selection": renderSelection,
+      "change:order": renderOrder,
+      "change:filter": renderFilter,
+      "change:error": renderError,
+      "change:dataset_names": renderDatasets,
+      "change:dataset_note": renderDatasets,
+    },
+    renderFilter,
+    renderRows,
+    renderOrder,
+    renderError,
+    renderDatasets,
+  );
 }
 
 export default { render };
