@@ -25,15 +25,8 @@ from _common import code_state
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "mlflow_magics" / "static"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+sys.path.insert(0, str(ROOT / "tests"))
+from servers import CHROMIUM, CHROMIUM_ARGS  # noqa: E402 - the browser tier's own launch settings
 
 
 def payload(n: int) -> dict:
@@ -120,7 +113,7 @@ def main() -> None:
     code = (STATIC / "trace_view.js").read_text()
     css = (STATIC / "trace_view.css").read_text()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.set_content("<!doctype html><html><body></body></html>")
         print(

@@ -5,6 +5,7 @@ sources as they are now."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import shutil
 import subprocess
@@ -117,7 +118,7 @@ def test_the_wheel_ships_the_bundles(tmp_path):
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)],
         check=True,
-        env={**__import__("os").environ, "MLFLOW_MAGICS_SKIP_JS": "1"},
+        env={**os.environ, "MLFLOW_MAGICS_SKIP_JS": "1"},
     )
     (wheel,) = tmp_path.glob("mlflow_magics-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())

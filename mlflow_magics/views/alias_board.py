@@ -23,7 +23,7 @@ from mlflow_magics.errors import BadInput
 from mlflow_magics.registry import Board, Entry, Move, MoveResult, VersionDiff
 from mlflow_magics.views import display
 from mlflow_magics.views.markup import NO_MATH, Markup, join, tag
-from mlflow_magics.views.table_css import table_rules, tint
+from mlflow_magics.views.table_css import DIM, RAISED, WARN, table_rules, tint
 from mlflow_magics.views.trace_table import clip, format_time
 
 #: Versions the static tiers list (aliased versions are always listed too).
@@ -668,17 +668,17 @@ _CSS = f"""
 .mlfm-alias .cap{{margin:2px 0 6px}}.mlfm-alias code{{font-size:11px}}
 .mlfm-alias th,.mlfm-alias td{{border-bottom:1px solid var(--jp-border-color2,#e0e0e0);padding:2px 8px;vertical-align:top}}
 .mlfm-alias .chip,.mlfm-alias .label{{display:inline-block;border-radius:8px;padding:0 6px;margin:0 4px 0 0;background:{tint("--jp-brand-color1", "#1976d2")};font-size:11px;white-space:nowrap}}
-.mlfm-alias .label.latest{{background:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 7%,transparent)}}
-.mlfm-alias .dim,.mlfm-alias .more,.mlfm-alias .desc{{color:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 78%,transparent)}}
+.mlfm-alias .label.latest{{background:{RAISED}}}
+.mlfm-alias .dim,.mlfm-alias .more,.mlfm-alias .desc{{color:{DIM}}}
 .mlfm-alias details.ver summary,.mlfm-alias details.hist summary{{cursor:pointer}}
-.mlfm-alias pre{{white-space:pre-wrap;word-break:break-word;max-height:240px;overflow:auto;margin:2px 0 4px 16px;padding:4px 6px;background:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 7%,transparent);color:var(--jp-ui-font-color1,#212121);border-radius:4px;font:11px/1.4 var(--jp-code-font-family,monospace)}}
-.mlfm-alias .cfg{{margin-left:16px;font:11px var(--jp-code-font-family,monospace);color:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 78%,transparent)}}
-.mlfm-alias .note{{margin-top:4px}}.mlfm-alias .pending{{color:color-mix(in srgb,var(--jp-warn-color1,#f57c00) 55%,var(--jp-ui-font-color0,#000));margin-top:4px}}
+.mlfm-alias pre{{white-space:pre-wrap;word-break:break-word;max-height:240px;overflow:auto;margin:2px 0 4px 16px;padding:4px 6px;background:{RAISED};color:var(--jp-ui-font-color1,#212121);border-radius:4px;font:11px/1.4 var(--jp-code-font-family,monospace)}}
+.mlfm-alias .cfg{{margin-left:16px;font:11px var(--jp-code-font-family,monospace);color:{DIM}}}
+.mlfm-alias .note{{margin-top:4px}}.mlfm-alias .pending{{color:{WARN};margin-top:4px}}
 .mlfm-alias .vdiff{{margin-top:6px}}
 .mlfm-alias .lines{{font:11px/1.4 var(--jp-code-font-family,monospace);white-space:pre-wrap}}
 .mlfm-alias .ln.add,.mlfm-alias td.add{{background:{tint("--jp-success-color1", "#2e7d32")}}}
 .mlfm-alias .ln.rem,.mlfm-alias td.rem{{background:{tint("--jp-error-color1", "#c62828")}}}
-.mlfm-alias .op{{display:inline-block;width:1.5em;color:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 78%,transparent)}}
+.mlfm-alias .op{{display:inline-block;width:1.5em;color:{DIM}}}
 """ + table_rules("mlfm-alias")
 
 __all__ = ["AliasBoard", "MoveView", "Pending", "VersionDiffView", "diff_html", "diff_text"]

@@ -19,7 +19,16 @@ from mlflow_magics.compare import CompareRow, RunComparison, RunRef, ScorerSumma
 from mlflow_magics.verdicts import Verdict
 from mlflow_magics.views import display
 from mlflow_magics.views.markup import NO_MATH, Markup, join, tag
-from mlflow_magics.views.table_css import table_rules, tint
+from mlflow_magics.views.table_css import (
+    DIM,
+    ERR,
+    OK,
+    RAISED,
+    WARN,
+    header_rules,
+    table_rules,
+    tint,
+)
 from mlflow_magics.views.trace_view import _plain
 
 #: Records the static HTML shows before it says how many more there are.
@@ -145,32 +154,30 @@ def _moves_text(r: CompareRow) -> str:
 
 # -- HTML ------------------------------------------------------------------------------------
 
-_CSS = f"""
-.mlfm-cmp{{font:12px/1.45 var(--jp-ui-font-family,system-ui,sans-serif);color:var(--jp-ui-font-color1,#1f2328);max-width:100%}}
-.mlfm-cmp .hdr{{display:flex;flex-wrap:wrap;gap:8px;align-items:baseline;margin:2px 0 4px}}
-.mlfm-cmp .hdr b{{font-size:13px}}
-.mlfm-cmp .id,.mlfm-cmp .dim{{color:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 78%,transparent)}}
-.mlfm-cmp .side{{font-weight:600;border-radius:8px;padding:0 6px;font-size:11px;background:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 7%,transparent)}}
-.mlfm-cmp .sum{{display:flex;flex-wrap:wrap;gap:12px;margin:0 0 6px}}
+_CSS = (
+    header_rules("mlfm-cmp")
+    + f"""
 .mlfm-cmp table{{border-collapse:collapse;width:100%;margin-bottom:8px;table-layout:auto}}
-.mlfm-cmp th{{text-align:left;padding:1px 6px;font-weight:normal;font-size:11px;color:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 78%,transparent);border-bottom:1px solid var(--jp-border-color1,#d0d7de)}}
+.mlfm-cmp th{{text-align:left;padding:1px 6px;font-weight:normal;font-size:11px;color:{DIM};border-bottom:1px solid var(--jp-border-color1,#d0d7de)}}
 .mlfm-cmp td{{padding:2px 6px;text-align:left;border-bottom:1px solid var(--jp-border-color3,#f3f4f6);vertical-align:top}}
 .mlfm-cmp table tbody tr{{background:transparent}}
 .mlfm-cmp td.mk{{width:16px;text-align:center;font-weight:700}}
-.mlfm-cmp span.regressed,.mlfm-cmp td.regressed,.mlfm-cmp span.removed,.mlfm-cmp td.removed{{color:color-mix(in srgb,var(--jp-error-color1,#d32f2f) 68%,var(--jp-ui-font-color0,#000))}}
-.mlfm-cmp span.improved,.mlfm-cmp td.improved,.mlfm-cmp span.added,.mlfm-cmp td.added{{color:color-mix(in srgb,var(--jp-success-color1,#388e3c) 62%,var(--jp-ui-font-color0,#000))}}
-.mlfm-cmp span.changed,.mlfm-cmp td.changed{{color:color-mix(in srgb,var(--jp-warn-color1,#f57c00) 55%,var(--jp-ui-font-color0,#000))}}
+.mlfm-cmp span.regressed,.mlfm-cmp td.regressed,.mlfm-cmp span.removed,.mlfm-cmp td.removed{{color:{ERR}}}
+.mlfm-cmp span.improved,.mlfm-cmp td.improved,.mlfm-cmp span.added,.mlfm-cmp td.added{{color:{OK}}}
+.mlfm-cmp span.changed,.mlfm-cmp td.changed{{color:{WARN}}}
 .mlfm-cmp table tbody tr.regressed{{background:{tint("--jp-error-color1", "#c62828")}}}.mlfm-cmp table tbody tr.improved{{background:{tint("--jp-success-color1", "#2e7d32")}}}
 .mlfm-cmp table tbody tr.changed{{background:{tint("--jp-warn-color1", "#f57c00")}}}
 .mlfm-cmp .io{{white-space:pre-wrap;word-break:break-word;max-width:28em;font:11px/1.4 var(--jp-code-font-family,ui-monospace,monospace)}}
-.mlfm-cmp .v{{display:inline-block;margin:0 6px 2px 0;padding:0 5px;border-radius:6px;background:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 7%,transparent);white-space:nowrap}}
+.mlfm-cmp .v{{display:inline-block;margin:0 6px 2px 0;padding:0 5px;border-radius:6px;background:{RAISED};white-space:nowrap}}
 .mlfm-cmp .v.regressed{{background:{tint("--jp-error-color1", "#c62828", 24)}}}.mlfm-cmp .v.improved{{background:{tint("--jp-success-color1", "#2e7d32", 24)}}}.mlfm-cmp .v.changed{{background:{tint("--jp-warn-color1", "#f57c00", 24)}}}
-.mlfm-cmp details summary{{cursor:pointer;font-size:11px;color:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 78%,transparent)}}
+.mlfm-cmp details summary{{cursor:pointer;font-size:11px;color:{DIM}}}
 .mlfm-cmp .why{{display:grid;grid-template-columns:auto 1fr 1fr;gap:2px 8px;font-size:11px;min-width:26em}}
 .mlfm-cmp .why div{{white-space:pre-wrap;word-break:break-word}}
-.mlfm-cmp .err{{color:color-mix(in srgb,var(--jp-error-color1,#d32f2f) 68%,var(--jp-ui-font-color0,#000))}}
-.mlfm-cmp .more{{margin-top:6px;color:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 78%,transparent)}}
-""" + table_rules("mlfm-cmp")
+.mlfm-cmp .err{{color:{ERR}}}
+.mlfm-cmp .more{{margin-top:6px;color:{DIM}}}
+"""
+    + table_rules("mlfm-cmp")
+)
 
 
 def _summary_table(c: RunComparison) -> Markup:

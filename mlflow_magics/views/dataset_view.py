@@ -29,7 +29,7 @@ from mlflow_magics.errors import BadInput
 from mlflow_magics.views import display
 from mlflow_magics.views.detail_area import WithDetailArea
 from mlflow_magics.views.markup import NO_MATH, Markup, join, tag
-from mlflow_magics.views.table_css import table_rules
+from mlflow_magics.views.table_css import DIM, ERR, RAISED, table_rules
 from mlflow_magics.views.trace_table import clip, format_time
 
 PAGE_SIZE = 25
@@ -336,15 +336,15 @@ def _jsonable(fields: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(fields, default=str))
 
 
-_CSS = """
-.mlfm-ds{font:12px/1.4 var(--jp-ui-font-family,system-ui,sans-serif);color:var(--jp-ui-font-color1,#212121);max-width:100%;overflow-x:auto}
-.mlfm-ds .cap{margin:2px 0 6px}.mlfm-ds code{font-size:11px}
-.mlfm-ds th,.mlfm-ds td{border-bottom:1px solid var(--jp-border-color2,#e0e0e0);padding:3px 8px;vertical-align:top}
-.mlfm-ds th{font-weight:600;background:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 7%,transparent)}
-.mlfm-ds .id{color:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 78%,transparent);font:10px var(--jp-code-font-family,monospace)}
-.mlfm-ds .pv{max-width:24em;overflow:hidden;text-overflow:ellipsis;font-family:var(--jp-code-font-family,monospace)}
-.mlfm-ds .k{color:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 78%,transparent)}.mlfm-ds .err,.mlfm-ds tr.unsaved td{color:color-mix(in srgb,var(--jp-error-color1,#d32f2f) 68%,var(--jp-ui-font-color0,#000))}
-.mlfm-ds .note,.mlfm-ds .more{color:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 78%,transparent);margin:2px 0}
+_CSS = f"""
+.mlfm-ds{{font:12px/1.4 var(--jp-ui-font-family,system-ui,sans-serif);color:var(--jp-ui-font-color1,#212121);max-width:100%;overflow-x:auto}}
+.mlfm-ds .cap{{margin:2px 0 6px}}.mlfm-ds code{{font-size:11px}}
+.mlfm-ds th,.mlfm-ds td{{border-bottom:1px solid var(--jp-border-color2,#e0e0e0);padding:3px 8px;vertical-align:top}}
+.mlfm-ds th{{font-weight:600;background:{RAISED}}}
+.mlfm-ds .id{{color:{DIM};font:10px var(--jp-code-font-family,monospace)}}
+.mlfm-ds .pv{{max-width:24em;overflow:hidden;text-overflow:ellipsis;font-family:var(--jp-code-font-family,monospace)}}
+.mlfm-ds .k{{color:{DIM}}}.mlfm-ds .err,.mlfm-ds tr.unsaved td{{color:{ERR}}}
+.mlfm-ds .note,.mlfm-ds .more{{color:{DIM};margin:2px 0}}
 """ + table_rules("mlfm-ds")
 
 

@@ -17,7 +17,16 @@ from mlflow_magics.trace_data import Payload, format_duration
 from mlflow_magics.trace_diff import ADDED, CHANGED, REMOVED, DiffRow, DiffSummary, TraceDiff
 from mlflow_magics.views import display
 from mlflow_magics.views.markup import NO_MATH, Markup, join, tag
-from mlflow_magics.views.table_css import table_rules, tint
+from mlflow_magics.views.table_css import (
+    DIM,
+    ERR,
+    OK,
+    RAISED,
+    WARN,
+    header_rules,
+    table_rules,
+    tint,
+)
 from mlflow_magics.views.trace_view import _plain, format_cost
 
 #: Rows the static HTML shows before it says how many more there are.
@@ -118,31 +127,29 @@ def _duration(side) -> str:
 
 # Selectors that must beat JupyterLab's rendered-HTML table rules (right-aligned cells, striped
 # rows) repeat the class to gain specificity.
-_CSS = f"""
-.mlfm-diff{{font:12px/1.45 var(--jp-ui-font-family,system-ui,sans-serif);color:var(--jp-ui-font-color1,#1f2328);max-width:100%}}
-.mlfm-diff .hdr{{display:flex;flex-wrap:wrap;gap:8px;align-items:baseline;margin:2px 0 4px}}
-.mlfm-diff .hdr b{{font-size:13px}}
-.mlfm-diff .id,.mlfm-diff .dim{{color:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 78%,transparent)}}
-.mlfm-diff .side{{font-weight:600;border-radius:8px;padding:0 6px;font-size:11px;background:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 7%,transparent)}}
-.mlfm-diff .sum{{display:flex;flex-wrap:wrap;gap:12px;margin:0 0 6px}}
-.mlfm-diff .sum .add{{color:color-mix(in srgb,var(--jp-success-color1,#388e3c) 62%,var(--jp-ui-font-color0,#000))}}.mlfm-diff .sum .rem{{color:color-mix(in srgb,var(--jp-error-color1,#d32f2f) 68%,var(--jp-ui-font-color0,#000))}}.mlfm-diff .sum .chg{{color:color-mix(in srgb,var(--jp-warn-color1,#f57c00) 55%,var(--jp-ui-font-color0,#000))}}
+_CSS = (
+    header_rules("mlfm-diff")
+    + f"""
+.mlfm-diff .sum .add{{color:{OK}}}.mlfm-diff .sum .rem{{color:{ERR}}}.mlfm-diff .sum .chg{{color:{WARN}}}
 .mlfm-diff table{{border-collapse:collapse;width:100%;table-layout:fixed}}
-.mlfm-diff th{{text-align:left;padding:1px 4px;font-weight:normal;font-size:11px;color:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 78%,transparent);border-bottom:1px solid var(--jp-border-color1,#d0d7de)}}
+.mlfm-diff th{{text-align:left;padding:1px 4px;font-weight:normal;font-size:11px;color:{DIM};border-bottom:1px solid var(--jp-border-color1,#d0d7de)}}
 .mlfm-diff td{{padding:1px 4px;text-align:left;border-bottom:1px solid var(--jp-border-color3,#f3f4f6);white-space:nowrap;overflow:hidden;text-overflow:ellipsis;vertical-align:top}}
 .mlfm-diff.mlfm-diff td.mk,.mlfm-diff.mlfm-diff th.mk{{width:16px;text-align:center;font-weight:700}}
 .mlfm-diff table tbody tr{{background:transparent}}
-.mlfm-diff table tbody tr.added{{background:{tint("--jp-success-color1", "#2e7d32")}}}.mlfm-diff tr.added .mk{{color:color-mix(in srgb,var(--jp-success-color1,#388e3c) 62%,var(--jp-ui-font-color0,#000))}}
-.mlfm-diff table tbody tr.removed{{background:{tint("--jp-error-color1", "#c62828")}}}.mlfm-diff tr.removed .mk{{color:color-mix(in srgb,var(--jp-error-color1,#d32f2f) 68%,var(--jp-ui-font-color0,#000))}}.mlfm-diff tr.removed .nm{{text-decoration:line-through}}
-.mlfm-diff table tbody tr.changed{{background:{tint("--jp-warn-color1", "#f57c00")}}}.mlfm-diff tr.changed .mk{{color:color-mix(in srgb,var(--jp-warn-color1,#f57c00) 55%,var(--jp-ui-font-color0,#000))}}
-.mlfm-diff table tbody tr:hover{{background:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 7%,transparent)}}
-.mlfm-diff .slower{{color:color-mix(in srgb,var(--jp-error-color1,#d32f2f) 68%,var(--jp-ui-font-color0,#000))}}.mlfm-diff .faster{{color:color-mix(in srgb,var(--jp-success-color1,#388e3c) 62%,var(--jp-ui-font-color0,#000))}}
-.mlfm-diff .ERROR{{color:color-mix(in srgb,var(--jp-error-color1,#d32f2f) 68%,var(--jp-ui-font-color0,#000));font-weight:600}}
+.mlfm-diff table tbody tr.added{{background:{tint("--jp-success-color1", "#2e7d32")}}}.mlfm-diff tr.added .mk{{color:{OK}}}
+.mlfm-diff table tbody tr.removed{{background:{tint("--jp-error-color1", "#c62828")}}}.mlfm-diff tr.removed .mk{{color:{ERR}}}.mlfm-diff tr.removed .nm{{text-decoration:line-through}}
+.mlfm-diff table tbody tr.changed{{background:{tint("--jp-warn-color1", "#f57c00")}}}.mlfm-diff tr.changed .mk{{color:{WARN}}}
+.mlfm-diff table tbody tr:hover{{background:{RAISED}}}
+.mlfm-diff .slower{{color:{ERR}}}.mlfm-diff .faster{{color:{OK}}}
+.mlfm-diff .ERROR{{color:{ERR};font-weight:600}}
 .mlfm-diff td.io{{white-space:normal;padding-bottom:4px}}
-.mlfm-diff details summary{{cursor:pointer;font-size:11px;color:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 78%,transparent)}}
+.mlfm-diff details summary{{cursor:pointer;font-size:11px;color:{DIM}}}
 .mlfm-diff .sbs{{display:grid;grid-template-columns:1fr 1fr;gap:8px;text-align:left}}
-.mlfm-diff pre{{white-space:pre-wrap;word-break:break-word;max-height:200px;overflow:auto;margin:2px 0;padding:4px 6px;background:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 7%,transparent);border-radius:4px;font:11px/1.4 var(--jp-code-font-family,ui-monospace,monospace)}}
-.mlfm-diff .more{{margin-top:6px;color:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 78%,transparent)}}
-""" + table_rules("mlfm-diff", layout="fixed")
+.mlfm-diff pre{{white-space:pre-wrap;word-break:break-word;max-height:200px;overflow:auto;margin:2px 0;padding:4px 6px;background:{RAISED};border-radius:4px;font:11px/1.4 var(--jp-code-font-family,ui-monospace,monospace)}}
+.mlfm-diff .more{{margin-top:6px;color:{DIM}}}
+"""
+    + table_rules("mlfm-diff", layout="fixed")
+)
 
 
 def _side_by_side(label: str, a: Payload | None, b: Payload | None) -> Markup:

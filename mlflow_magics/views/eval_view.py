@@ -27,7 +27,7 @@ from mlflow_magics.verdicts import Verdict, aggregate
 from mlflow_magics.views import display
 from mlflow_magics.views.detail_area import WithDetailArea
 from mlflow_magics.views.markup import NO_MATH, Markup, join, tag
-from mlflow_magics.views.table_css import table_rules, tint
+from mlflow_magics.views.table_css import ERR, OK, RAISED, table_rules, tint
 from mlflow_magics.views.trace_table import clip
 
 #: Characters of inputs / outputs in a row, and of a rationale or error, sent to any tier.
@@ -428,9 +428,9 @@ _CSS = f"""
 .mlfm-eval .mlfm-eval-head,.mlfm-eval .mlfm-eval-note{{margin:2px 0 6px}}
 .mlfm-eval table{{margin:0 0 8px}}
 .mlfm-eval th,.mlfm-eval td{{border-bottom:1px solid var(--jp-border-color2,#e0e0e0);padding:3px 8px;vertical-align:top}}
-.mlfm-eval th{{font-weight:600;background:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 7%,transparent)}}
-.mlfm-eval .mlfm-v-pass{{color:color-mix(in srgb,var(--jp-success-color1,#388e3c) 62%,var(--jp-ui-font-color0,#000))}}
-.mlfm-eval .mlfm-v-fail,.mlfm-eval .mlfm-v-error,.mlfm-eval .mlfm-eval-err{{color:color-mix(in srgb,var(--jp-error-color1,#d32f2f) 68%,var(--jp-ui-font-color0,#000))}}
+.mlfm-eval th{{font-weight:600;background:{RAISED}}}
+.mlfm-eval .mlfm-v-pass{{color:{OK}}}
+.mlfm-eval .mlfm-v-fail,.mlfm-eval .mlfm-v-error,.mlfm-eval .mlfm-eval-err{{color:{ERR}}}
 .mlfm-eval .mlfm-v-fail{{background:{tint("--jp-error-color1", "#c62828", 10)}}}
 .mlfm-eval details summary{{cursor:pointer}}
 """ + table_rules("mlfm-eval")

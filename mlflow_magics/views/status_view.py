@@ -7,14 +7,14 @@ from typing import Any
 from mlflow_magics.connection import Status
 from mlflow_magics.views import display
 from mlflow_magics.views.markup import Markup, escape, tag
-from mlflow_magics.views.table_css import table_rules
+from mlflow_magics.views.table_css import DIM, ERR, table_rules
 
 _CSS = table_rules("mlfm-status") + (
     ".mlfm-status{font:12px/1.5 var(--jp-ui-font-family,system-ui,sans-serif)}"
     ".mlfm-status th{text-align:left;padding:1px 12px 1px 0;"
-    "color:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 78%,transparent);font-weight:normal}"
+    f"color:{DIM};font-weight:normal}}"
     ".mlfm-status td{padding:1px 0;font-family:var(--jp-code-font-family,monospace)}"
-    ".mlfm-status .problem{color:color-mix(in srgb,var(--jp-error-color1,#d32f2f) 68%,var(--jp-ui-font-color0,#000))}"
+    f".mlfm-status .problem{{color:{ERR}}}"
 )
 
 

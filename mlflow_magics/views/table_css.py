@@ -23,10 +23,37 @@ def table_rules(root: str, *, layout: str = "auto") -> str:
     )
 
 
+# Text and fill colours of the static tier, the same formulas as widgets/lib/theme.css: status
+# hues are mixed with the theme's strongest text colour, so they keep 4.5:1 on light and dark
+# backgrounds; fills are translucent. CSS in the views uses these names, never a literal colour.
+#: Error, success and warning text.
+ERR = "color-mix(in srgb,var(--jp-error-color1,#d32f2f) 68%,var(--jp-ui-font-color0,#000))"
+OK = "color-mix(in srgb,var(--jp-success-color1,#388e3c) 62%,var(--jp-ui-font-color0,#000))"
+WARN = "color-mix(in srgb,var(--jp-warn-color1,#f57c00) 55%,var(--jp-ui-font-color0,#000))"
+#: Secondary text (ids, captions) and a raised fill (headers, chips).
+DIM = "color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 78%,transparent)"
+RAISED = "color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 7%,transparent)"
+
+
+def header_rules(root: str) -> str:
+    """The root's font and the header every two-sided view (diff, compare) opens with: title,
+    ids, the A/B side badges and the summary counts."""
+    r = f".{root}"
+    return (
+        f"\n{r}{{font:12px/1.45 var(--jp-ui-font-family,system-ui,sans-serif);"
+        f"color:var(--jp-ui-font-color1,#1f2328);max-width:100%}}\n"
+        f"{r} .hdr{{display:flex;flex-wrap:wrap;gap:8px;align-items:baseline;margin:2px 0 4px}}\n"
+        f"{r} .hdr b{{font-size:13px}}\n"
+        f"{r} .id,{r} .dim{{color:{DIM}}}\n"
+        f"{r} .side{{font-weight:600;border-radius:8px;padding:0 6px;font-size:11px;background:{RAISED}}}\n"
+        f"{r} .sum{{display:flex;flex-wrap:wrap;gap:12px;margin:0 0 6px}}"
+    )
+
+
 #: A translucent tint of a theme colour: readable under the theme's own text in light and dark.
 def tint(variable: str, fallback: str, percent: int = 14) -> str:
     """``color-mix`` of ``var(variable, fallback)`` with transparent (a row or chip fill)."""
     return f"color-mix(in srgb,var({variable},{fallback}) {percent}%,transparent)"
 
 
-__all__ = ["table_rules", "tint"]
+__all__ = ["DIM", "ERR", "OK", "RAISED", "WARN", "header_rules", "table_rules", "tint"]

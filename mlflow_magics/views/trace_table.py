@@ -37,7 +37,7 @@ from mlflow_magics.trace_search import (
 from mlflow_magics.views import display
 from mlflow_magics.views.detail_area import WithDetailArea
 from mlflow_magics.views.markup import NO_MATH, Markup, join, tag
-from mlflow_magics.views.table_css import table_rules, tint
+from mlflow_magics.views.table_css import DIM, ERR, RAISED, table_rules, tint
 
 PAGE_SIZE = 25
 #: Characters of each preview a page carries (to the widget and into the HTML/text tiers).
@@ -557,12 +557,12 @@ _CSS = f"""
 .mlfm-tt{{font:12px/1.4 var(--jp-ui-font-family,system-ui,sans-serif);color:var(--jp-ui-font-color1,#212121);max-width:100%;overflow-x:auto}}
 .mlfm-tt .cap{{margin:2px 0 6px}}.mlfm-tt code{{font-size:11px}}
 .mlfm-tt th,.mlfm-tt td{{border-bottom:1px solid var(--jp-border-color2,#e0e0e0);padding:3px 8px;vertical-align:top}}
-.mlfm-tt th{{font-weight:600;background:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 7%,transparent)}}
-.mlfm-tt .t{{white-space:nowrap}}.mlfm-tt .id{{color:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 78%,transparent);font:10px var(--jp-code-font-family,monospace)}}
+.mlfm-tt th{{font-weight:600;background:{RAISED}}}
+.mlfm-tt .t{{white-space:nowrap}}.mlfm-tt .id{{color:{DIM};font:10px var(--jp-code-font-family,monospace)}}
 .mlfm-tt .pv{{max-width:22em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;font-family:var(--jp-code-font-family,monospace)}}
-.mlfm-tt td.err,.mlfm-tt div.err{{color:color-mix(in srgb,var(--jp-error-color1,#d32f2f) 68%,var(--jp-ui-font-color0,#000))}}
+.mlfm-tt td.err,.mlfm-tt div.err{{color:{ERR}}}
 .mlfm-tt .tag{{display:inline-block;background:{tint("--jp-brand-color1", "#1976d2")};border-radius:3px;padding:0 4px;margin:0 2px 2px 0}}
-.mlfm-tt .more{{color:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 78%,transparent);margin-top:4px}}
+.mlfm-tt .more{{color:{DIM};margin-top:4px}}
 """ + table_rules("mlfm-tt")
 
 __all__ = ["COLUMNS", "SORT_KEYS", "TraceTable"]

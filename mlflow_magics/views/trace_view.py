@@ -25,7 +25,7 @@ from mlflow_magics.trace_data import (
 )
 from mlflow_magics.views import display
 from mlflow_magics.views.markup import NO_MATH, Markup, join, percent, tag
-from mlflow_magics.views.table_css import tint
+from mlflow_magics.views.table_css import DIM, RAISED, tint
 
 #: Spans the static HTML shows before it says how many more there are (keeps it under ~2 MB).
 HTML_MAX_SPANS = 500
@@ -110,7 +110,6 @@ def trace_text(data: TraceData, max_lines: int = TEXT_MAX_LINES) -> str:
 
 _ERR = "var(--jp-error-color1,#c62828)"
 _OK = "var(--jp-success-color1,#2e7d32)"
-_DIM = "color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 78%,transparent)"
 
 # The tree reads without any CSS too (GitHub strips <style> and style=): depth is drawn as text
 # rails in a <samp> and each bar also as block characters, so nothing depends on a rule below.
@@ -120,33 +119,33 @@ _CSS = f"""
 .mlfm-trace{{font:12px/1.45 var(--jp-ui-font-family,system-ui,sans-serif);color:var(--jp-ui-font-color1,#212121);max-width:100%}}
 .mlfm-trace .hdr{{display:flex;flex-wrap:wrap;gap:10px;align-items:baseline;margin:2px 0 6px}}
 .mlfm-trace .hdr b{{font-size:13px}}
-.mlfm-trace .id,.mlfm-trace .dim{{color:{_DIM}}}
+.mlfm-trace .id,.mlfm-trace .dim{{color:{DIM}}}
 .mlfm-trace.mlfm-trace .id{{white-space:nowrap;font-family:var(--jp-code-font-family,monospace)}}
 .mlfm-trace .badge{{border-radius:8px;padding:0 6px;font-size:11px;font-weight:600;color:{_OK};background:{tint("--jp-success-color1", "#2e7d32")}}}
 .mlfm-trace .badge.ERROR{{color:{_ERR};background:{tint("--jp-error-color1", "#c62828")}}}
 .mlfm-trace details{{margin:0;padding:0}}
 .mlfm-trace summary{{display:grid;grid-template-columns:minmax(240px,1fr) 96px 52px 64px minmax(100px,220px);gap:6px;align-items:center;cursor:pointer;padding:1px 0;border-bottom:1px solid var(--jp-border-color2,#e0e0e0);list-style:none}}
 .mlfm-trace summary::-webkit-details-marker{{display:none}}
-.mlfm-trace summary:hover{{background:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 7%,transparent)}}
+.mlfm-trace summary:hover{{background:{RAISED}}}
 .mlfm-trace .nm{{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}}
-.mlfm-trace .rail{{font:12px/1 var(--jp-code-font-family,monospace);color:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 78%,transparent);white-space:pre}}
-.mlfm-trace .deep{{font-size:10px;color:{_DIM}}}
-.mlfm-trace .lbl::before{{content:"\\25B8";display:inline-block;width:1.1em;color:{_DIM}}}
+.mlfm-trace .rail{{font:12px/1 var(--jp-code-font-family,monospace);color:{DIM};white-space:pre}}
+.mlfm-trace .deep{{font-size:10px;color:{DIM}}}
+.mlfm-trace .lbl::before{{content:"\\25B8";display:inline-block;width:1.1em;color:{DIM}}}
 .mlfm-trace details[open]>summary .lbl::before{{content:"\\25BE"}}
 .mlfm-trace details.leaf>summary .lbl::before{{content:"\\00B7"}}
 .mlfm-trace details.leaf>summary{{cursor:default}}
-.mlfm-trace .ty{{font-size:10px;color:{_DIM};overflow:hidden;text-overflow:ellipsis;white-space:nowrap}}
+.mlfm-trace .ty{{font-size:10px;color:{DIM};overflow:hidden;text-overflow:ellipsis;white-space:nowrap}}
 .mlfm-trace summary.err .lbl,.mlfm-trace summary.err .st{{color:{_ERR};font-weight:600}}
 .mlfm-trace .du{{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}}
-.mlfm-trace .wf{{position:relative;height:10px;background:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 7%,transparent);display:block}}
+.mlfm-trace .wf{{position:relative;height:10px;background:{RAISED};display:block}}
 .mlfm-trace .wf i{{position:absolute;top:1px;bottom:1px;min-width:1px;background:var(--jp-brand-color1,#1976d2);border-radius:2px}}
 .mlfm-trace summary.err .wf i{{background:{_ERR}}}
 .mlfm-trace .tb{{display:none;font:10px/1 var(--jp-code-font-family,monospace);white-space:pre}}
 .mlfm-trace .bar:not(:has(i[style])) .wf{{display:none}}
 .mlfm-trace .bar:not(:has(i[style])) .tb{{display:inline}}
 .mlfm-trace .io{{margin:2px 0 4px;font-size:11px}}
-.mlfm-trace pre{{white-space:pre-wrap;word-break:break-word;max-height:240px;overflow:auto;margin:2px 0;padding:4px 6px;background:color-mix(in srgb,var(--jp-ui-font-color1,rgba(0,0,0,.87)) 7%,transparent);color:var(--jp-ui-font-color1,#212121);border-radius:4px}}
-.mlfm-trace .more{{margin-top:6px;color:{_DIM}}}
+.mlfm-trace pre{{white-space:pre-wrap;word-break:break-word;max-height:240px;overflow:auto;margin:2px 0;padding:4px 6px;background:{RAISED};color:var(--jp-ui-font-color1,#212121);border-radius:4px}}
+.mlfm-trace .more{{margin-top:6px;color:{DIM}}}
 """
 
 #: Levels of indentation drawn; deeper rows say their depth ("⋯30") instead, so names stay

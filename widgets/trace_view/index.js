@@ -11,10 +11,8 @@
 
 import { h, option, plural } from "../lib/dom.js";
 import { cost as fmtCost, duration, size as fmtSize, tokens as fmtTokens } from "../lib/format.js";
-import { containKeys } from "../lib/keys.js";
-import { persistOnSave } from "../lib/persist.js";
 import { indent, shape, treeKey, visibleRows } from "../lib/tree.js";
-import { listen } from "../lib/channel.js";
+import { widget } from "../lib/widget.js";
 import "./style.css";
 
 const ROW = 22;
@@ -24,7 +22,6 @@ let views = 0;
 
 /** @type {import("@anywidget/types").Render<import("./model").Model>} */
 function render({ model, el }) {
-  persistOnSave(model);
   const uid = `mlfm-tv-${++views}`;
   const trace = model.get("trace") || { spans: { id: [], parent: [] } };
   const spans = trace.spans;
@@ -74,8 +71,8 @@ function render({ model, el }) {
   let visible = [];
   let selected = -1;
 
-  const root = h("div", "mlfm mlfm-tv");
-  const uncontain = containKeys(root);
+  const view = widget(model, el, "mlfm-tv");
+  const root = view.root;
 
   // header
   const hdr = h("div", "mlfm-hdr");
@@ -139,7 +136,6 @@ function render({ model, el }) {
   pane.append(h("div", "mlfm-dim mlfm-hint", "Click a span, or use the arrow keys, to see its inputs, outputs, attributes and events."));
   body.append(left, pane);
   root.append(body);
-  el.append(root);
 
   function recompute() {
     visible = visibleRows(tree, collapsed, keep);
@@ -506,28 +502,29 @@ function render({ model, el }) {
     }
   }
 
-  const unlisten = listen(model, {
-    "change:_detail": showDetail,
-    "change:selected_span_id": onSelected,
-    "change:query": onQuery,
-    "change:_matches": onMatches,
-    "change:span_type_filter": onTypeFilter,
-  });
   prev.disabled = next.disabled = true;
   typeFilter = model.get("span_type_filter") || "";
   typeSel.value = typeFilter;
   box.value = model.get("query") || "";
   if (box.value || typeFilter) setQuery(box.value);
-  recompute();
-  paint();
+  const stop = view.start(
+    {
+      "change:_detail": showDetail,
+      "change:selected_span_id": onSelected,
+      "change:query": onQuery,
+      "change:_matches": onMatches,
+      "change:span_type_filter": onTypeFilter,
+    },
+    recompute,
+    paint,
+  );
   if (model.get("selected_span_id")) {
     onSelected();
     showDetail();
   }
 
   return () => {
-    unlisten();
-    uncontain();
+    stop();
     clearTimeout(sendTimer);
     if (frame) cancelAnimationFrame(frame);
   };
