@@ -281,7 +281,8 @@ class MlflowMagics(Magics):
         from mlflow_magics.views.trace_view import TraceView
 
         args = commands.parse_show(argv)
-        return TraceView(self._find_trace(args.trace_id))
+        trace, problem = self._read_trace(args.trace_id)
+        return TraceView(trace, note=problem)
 
     def _diff(self, argv: list[str]):
         if argv and argv[0] in ("prompt", "model"):
@@ -293,16 +294,20 @@ class MlflowMagics(Magics):
         return DiffView(diff(self._find_trace(args.trace_a), self._find_trace(args.trace_b)))
 
     def _find_trace(self, trace_id: str):
-        """``last``, a traced cell still in memory, or a trace read from the store."""
+        return self._read_trace(trace_id)[0]
+
+    def _read_trace(self, trace_id: str):
+        """``(trace, problem)`` for ``last`` (the newest trace this kernel made, traced cell or
+        not), a traced cell still in memory, or a trace read from the store."""
         import mlflow
 
-        from mlflow_magics.traces import check_trace_id, get_trace
+        from mlflow_magics.traces import check_trace_id, read_trace
 
         if trace_id == "last":
-            last = self.tracer.last
-            if last is not None and last.trace is not None:
-                return last.trace
             trace_id = mlflow.get_last_active_trace_id() or ""
+            last = self.tracer.last
+            if not trace_id and last is not None:
+                trace_id = last.trace_id
             if not trace_id:
                 raise BadInput(
                     "No trace yet in this session; trace a cell with `%%mlflow trace` "
@@ -310,11 +315,11 @@ class MlflowMagics(Magics):
                 )
         recent = self.tracer.recent.get(check_trace_id(trace_id))
         if recent is not None and recent.trace is not None:
-            return recent.trace
+            return recent.trace, None
         problem = self._store_problem()
         if problem:
             raise BadInput(f"Cannot read traces: {problem}.")
-        return get_trace(mlflow.MlflowClient(), trace_id)
+        return read_trace(mlflow.MlflowClient(), trace_id)
 
     def _traces(self, argv: list[str]):
         import mlflow

@@ -56,6 +56,17 @@ class TraceData:
     cost: float | None = None
     #: The MLflow span of each row, in row order (kernel-side only; never sent).
     span_objects: list = field(default_factory=list, repr=False, compare=False)
+    #: The app's request and response read as GenAI content (a ``Content`` dict), if any.
+    root_content: dict | None = None
+    #: The last user message of the request and the reply text, for one-line summaries.
+    request_text: str | None = None
+    response_text: str | None = None
+    #: The trace's feedback and expectations (``Assessment`` dicts).
+    assessments: list = field(default_factory=list)
+    #: Rows of spans that never ended (their end time is missing).
+    unended: tuple = ()
+    #: Why MLflow could not read the trace whole (its own words), when it said so.
+    problem: str | None = None
 
     @property
     def span_count(self) -> int:
@@ -87,6 +98,10 @@ class TraceData:
             "experiment_id": self.experiment_id,
             "span_count": self.span_count,
             "spans": self.spans,
+            "request_text": self.request_text,
+            "response_text": self.response_text,
+            "unended": list(self.unended),
+            "problem": self.problem,
         }
 
 
@@ -295,11 +310,20 @@ def trace_data(trace) -> TraceData:
     # a span still open when the trace was saved runs to the end of the trace
     durations = [max((r[6] or t_end) - r[5], 0) // 1000 / 1000 if r[5] else 0.0 for r in order]
     tokens = [_total_tokens(r[7]) if r[7] else 0 for r in order]
+    costs = [r[8] for r in order]
+    innermost = [bool(r[7]) for r in order]
+    _innermost_only(innermost, parents)
+    _innermost_only(tokens, parents)
+    _innermost_only(costs, parents)
     # Names and types ride in the payload for every span: a runaway one must not bloat it.
     names = [r[2] if len(r[2]) <= NAME_CAP else r[2][: NAME_CAP - 1] + "…" for r in order]
     types = [r[3] if len(r[3]) <= NAME_CAP else r[3][: NAME_CAP - 1] + "…" for r in order]
     statuses = [r[4] for r in order]
-    costs = [r[8] for r in order]
+    # A span with a start and no end never ended (a stream never consumed, a crash): it is not
+    # "OK", whatever status MLflow left on it.
+    unended = tuple(i for i, r in enumerate(order) if r[5] and not r[6])
+    for i in unended:
+        statuses[i] = "UNENDED"
 
     status = getattr(info.state, "value", None) or str(getattr(info, "status", "UNKNOWN"))
     if status not in ("OK", "ERROR", "IN_PROGRESS"):
@@ -313,7 +337,7 @@ def trace_data(trace) -> TraceData:
         status=status,
         start_ms=float(getattr(info, "request_time", None) or t0 / 1e6),
         duration_ms=float(duration),
-        tokens=_trace_tokens(info, rows),
+        tokens=_trace_tokens(info, order, innermost),
         spans={
             "id": ids,
             "parent": parents,
@@ -332,14 +356,64 @@ def trace_data(trace) -> TraceData:
         tags=dict(info.tags or {}),
         cost=_trace_cost(info, costs),
         span_objects=[r[9] for r in order],
+        unended=unended,
+        **_request_facts(trace, [r[9] for r in order]),
     )
+
+
+def _innermost_only(values: list, parents: list[int]) -> None:
+    """Zero the value of every row that has a descendant with a value, in place, so sums over
+    a subtree count each LLM call once: LangChain's chat model span and the OpenAI span inside
+    it both carry the same usage, and the innermost is the call that was made."""
+    covered = [False] * len(values)
+    for i in range(len(values) - 1, -1, -1):  # children follow their parents
+        p = parents[i]
+        if p >= 0 and (values[i] or covered[i]):
+            covered[p] = True
+        if covered[i]:
+            values[i] = type(values[i])()
+
+
+def _request_facts(trace, spans: list) -> dict[str, Any]:
+    """The trace's request/response content, its one-line texts and its assessments."""
+    from mlflow_magics import content
+
+    out: dict[str, Any] = {"assessments": content.assessments_of(trace.info)}
+    try:
+        span = content.entry_span(spans) if spans else None
+        if span is None:
+            return out
+        inputs, outputs = raw_payloads(span)
+        span_type = span.span_type if _stored_form(span) is None else None
+        if span_type is None:
+            span_type = _decode_str((raw_attributes(span) or {}).get(SPAN_TYPE_KEY))
+        if _too_big(inputs) or _too_big(outputs):
+            return out
+        root = content.span_content(span_type, inputs, outputs, raw_attributes(span))
+        if root and root.get("kind") in ("chat", "text", "retrieval"):
+            out["root_content"] = root
+        sent = (root or {}).get("input_messages")
+        got = (root or {}).get("output_messages")
+        out["request_text"] = content.last_user_text(sent) or (
+            content.preview(inputs) if inputs is not None else None
+        )
+        out["response_text"] = content.reply_text(got) or (
+            content.preview(outputs) if outputs is not None else None
+        )
+    except Exception:  # content is a reading aid; the trace view must still open
+        pass
+    return out
+
+
+def _too_big(raw: Any) -> bool:
+    return isinstance(raw, str) and len(raw) > 4 * DETAIL_CAP
 
 
 def _capped(text: str) -> str:
     return text if len(text) <= NAME_CAP else text[: NAME_CAP - 1] + "…"
 
 
-def _trace_tokens(info, rows) -> dict[str, int] | None:
+def _trace_tokens(info, rows: list[tuple], innermost: list[bool]) -> dict[str, int] | None:
     usage = None
     try:
         usage = info.token_usage
@@ -347,9 +421,12 @@ def _trace_tokens(info, rows) -> dict[str, int] | None:
         usage = None
     if usage:
         return {k: int(v) for k, v in usage.items() if isinstance(v, (int, float))}
-    # Sum the leaves that report usage (LLM spans); parents that re-report would double count.
+    # Sum the innermost spans that report usage (LLM calls); parents that re-report would
+    # double count.
     totals: dict[str, int] = {}
-    for r in rows:
+    for r, counted in zip(rows, innermost, strict=True):
+        if not counted:
+            continue
         usage = _decode_usage(r[7]) if r[7] else None
         for k, v in (usage or {}).items():
             totals[k] = totals.get(k, 0) + v
@@ -410,6 +487,7 @@ def raw_payloads(span) -> tuple[Any, Any]:
     return attrs.get(INPUTS_KEY), attrs.get(OUTPUTS_KEY)
 
 
+_FIELDS = ("name", "type", "inputs", "outputs")
 #: Most rows one span search returns; the view says when there were more.
 SEARCH_CAP = 5000
 
@@ -421,6 +499,8 @@ class SearchHits:
     query: str
     rows: list[int]
     capped: bool  # more rows matched than ``rows`` holds
+    #: Where each row matched first: "name", "type", "inputs" or "outputs" (parallel to rows).
+    where: list[str] = field(default_factory=list)
 
 
 class SpanSearch:
@@ -453,22 +533,28 @@ class SpanSearch:
         """Rows whose name, type, inputs or outputs contain ``query`` (at most ``cap``)."""
         needle = query.replace("\x00", "").lower()
         if not needle:
-            return SearchHits(query, [], False)
+            return SearchHits(query, [], False, [])
         needles = {needle, json.dumps(needle, ensure_ascii=False)[1:-1]}
         needles.add(json.dumps(needle)[1:-1])
-        hits: set[int] = set()
+        hits: dict[int, int] = {}
         text, starts, n = self._text, self._starts, len(self._starts)
         for nd in needles:
             pos = text.find(nd)
             while pos >= 0:
                 row = bisect_right(starts, pos) - 1
-                hits.add(row)
+                part = text.count("\x00", starts[row], pos)
+                hits[row] = min(part, hits.get(row, part))
                 if len(hits) > cap:
-                    return SearchHits(query, sorted(hits)[:cap], True)
+                    return self._hits(query, hits, cap, True)
                 if row + 1 >= n:
                     break
                 pos = text.find(nd, starts[row + 1])  # next row: one hit per row is enough
-        return SearchHits(query, sorted(hits), False)
+        return self._hits(query, hits, cap, False)
+
+    @staticmethod
+    def _hits(query: str, hits: dict[int, int], cap: int, capped: bool) -> SearchHits:
+        rows = sorted(hits)[:cap]
+        return SearchHits(query, rows, capped, [_FIELDS[min(hits[r], 3)] for r in rows])
 
 
 def render_payload(raw: Any, cap: int = DETAIL_CAP) -> Payload:
@@ -485,10 +571,10 @@ def render_payload(raw: Any, cap: int = DETAIL_CAP) -> Payload:
         except ValueError:
             value = None
         if isinstance(value, dict) and list(value) == ["cell"]:
-            return Payload(str(value["cell"]), len(raw), False)
+            return Payload(str(value["cell"]), utf8_size(raw), False)
     text = raw if isinstance(raw, str) else _dumps(raw)
-    size = len(text)
-    if size > cap:
+    size = utf8_size(text)
+    if len(text) > cap:
         return Payload(text[:cap], size, True)
     if isinstance(raw, str):
         try:
@@ -499,6 +585,11 @@ def render_payload(raw: Any, cap: int = DETAIL_CAP) -> Payload:
             return Payload(value, size, False)
         text = _dumps(value)
     return Payload(text, size, False)
+
+
+def utf8_size(text: str) -> int:
+    """Bytes of ``text`` in UTF-8 (what "KB" means to a user), without copying ASCII text."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 def _dumps(value: Any) -> str:
@@ -521,10 +612,13 @@ def span_detail(
         attrs = {k: json.dumps(v, default=str) for k, v in span.attributes.items()}
     inputs = attrs.pop(INPUTS_KEY, None)
     outputs = attrs.pop(OUTPUTS_KEY, None)
-    shown_attrs = {
+    raw_attrs = dict(attrs)
+    attrs.pop(SPAN_TYPE_KEY, None)
+    shown_attrs = {k: _decode_attr(v) for k, v in attrs.items() if not k.startswith("mlflow.")}
+    internal_attrs = {
         k: _decode_attr(v)
         for k, v in attrs.items()
-        if k not in (SPAN_TYPE_KEY, "mlflow.traceRequestId", "mlflow.experimentId")
+        if k.startswith("mlflow.") and k not in ("mlflow.traceRequestId", "mlflow.experimentId")
     }
     events = []
     exception = None
@@ -552,16 +646,36 @@ def span_detail(
         "span_id": span_id,
         "name": span.name,
         "type": span.span_type or "UNKNOWN",
-        "status": status.status_code.value if status else "UNSET",
+        "status": "UNENDED"
+        if span.start_time_ns and not span.end_time_ns
+        else (status.status_code.value if status else "UNSET"),
         "status_message": (status.description or "") if status else "",
         "duration_ms": round((end - start) / 1e6, 3),
         "inputs": render_payload(inputs, cap).to_dict(),
         "outputs": render_payload(outputs, cap).to_dict(),
         "attributes": render_payload(shown_attrs, cap).to_dict(),
+        "internal_attributes": render_payload(internal_attrs, cap).to_dict(),
+        "content": _content(span, inputs, outputs, raw_attrs),
         "events": events[:100],
         "event_count": len(events),
         "exception": exception,
     }
+
+
+def _content(span, inputs: Any, outputs: Any, attrs: dict) -> dict | None:
+    """The span's GenAI content; None when it has none or its payloads are too big to decode
+    for the pane (the raw text, cut, is still shown)."""
+    if _too_big(inputs) or _too_big(outputs):
+        return None
+    from mlflow_magics.content import span_content
+
+    try:
+        found = span_content(span.span_type, inputs, outputs, attrs)
+    except Exception:  # a reading aid: the raw payloads are still shown
+        return None
+    if found and found.get("tool_call") is not None and not found["tool_call"]["name"]:
+        found["tool_call"]["name"] = span.name
+    return found
 
 
 def _decode_attr(value: Any) -> Any:

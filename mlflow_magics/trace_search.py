@@ -69,6 +69,8 @@ class TraceRow:
     request_preview: str
     response_preview: str
     tags: dict[str, str] = field(default_factory=dict)
+    #: Assessment name → (value as short text, verdict "pass" | "fail" | "error" | None).
+    assessments: dict[str, tuple[str, str | None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -191,8 +193,14 @@ def search_infos(
     page_size: int,
     page_token: str | None = None,
 ) -> list[Any]:
-    """MLflow's ``TraceInfo`` s of one page (a ``PagedList`` carrying ``.token``)."""
+    """MLflow's ``TraceInfo`` s of one page (a ``PagedList`` carrying ``.token``), after this
+    kernel's queued traces are in the store (the first page only: later pages follow it)."""
     from mlflow.exceptions import MlflowException
+
+    if page_token is None:
+        from mlflow_magics.traces import fresh
+
+        fresh()
 
     order = list(order_by or DEFAULT_ORDER)
     try:
@@ -284,10 +292,45 @@ def row_from_info(info) -> TraceRow:
         status=status,
         duration_ms=info.execution_duration,
         tokens=tokens,
-        request_preview=info.request_preview or "",
-        response_preview=info.response_preview or "",
+        request_preview=_preview(info.request_preview),
+        response_preview=_preview(info.response_preview),
         tags={k: v for k, v in tags.items() if not k.startswith(_SYSTEM_TAG)},
+        assessments=_assessment_cells(info),
     )
+
+
+def _preview(text: str | None) -> str:
+    """A preview as a user reads it: MLflow's preview is JSON (cut at 1,000 characters) or the
+    last message's text; a chat payload becomes its last user message or reply."""
+    if not text:
+        return ""
+    from mlflow_magics.content import preview
+
+    if text[:1] in ("{", "["):
+        try:
+            return preview(text)
+        except Exception:
+            return text
+    return text
+
+
+def _assessment_cells(info) -> dict[str, tuple[str, str | None]]:
+    """Assessment name → (short value, verdict) of a trace's valid feedback, newest wins."""
+    from mlflow_magics.content import assessments_of, short_value, verdict
+
+    cells: dict[str, tuple[str, str | None]] = {}
+    try:
+        items = assessments_of(info)
+    except Exception:
+        return cells
+    for a in items:
+        if a["kind"] != "feedback":
+            continue
+        cells[a["name"]] = (
+            "error" if a.get("error") else short_value(a.get("value"), 24),
+            verdict(a.get("value"), a.get("error")),
+        )
+    return cells
 
 
 def order_for(column: str, descending: bool) -> tuple[str, ...]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 
 from mlflow_magics.errors import BadInput
@@ -22,44 +21,50 @@ def check_trace_id(trace_id: str) -> str:
     return trace_id
 
 
+def fresh() -> None:
+    """Wait for what this kernel still has on MLflow's async export queue, so a read of the
+    store sees the traces of cells that already ran (and waits for nothing else)."""
+    from mlflow_magics.mlflow_internals import wait_for_exports
+
+    wait_for_exports(timeout=EXPORT_WAIT)
+
+
+#: Longest wait, in seconds, for this kernel's queued traces before a read goes ahead anyway.
+EXPORT_WAIT = 15.0
+#: How MLflow says a trace's spans are not all in the store.
+_PARTIAL = "not fully exported"
+
+
 def get_trace(client, trace_id: str):
-    """The trace with its spans. The trace this kernel finished last may still sit on MLflow's
-    async export queue: when the store does not have it (or has it half-written), the queue is
-    flushed once and the store asked again. Other ids are not flushed for, since a flush costs
-    MLflow a second or two even with nothing pending (a mistyped id must not wait for it)."""
-    import mlflow
+    """The trace with its spans (see :func:`read_trace`)."""
+    return read_trace(client, trace_id)[0]
+
+
+def read_trace(client, trace_id: str):
+    """``(trace, problem)``: the trace with its spans, after this kernel's pending exports
+    are in. A trace MLflow holds only in part (a span that never ended, an export cut off) is
+    returned as far as it goes, with MLflow's own reason as ``problem``; otherwise problem is
+    None."""
     from mlflow.exceptions import MlflowException
 
     trace_id = check_trace_id(trace_id)
+    fresh()
     try:
-        may_be_pending = trace_id == mlflow.get_last_active_trace_id()
-    except Exception:
-        may_be_pending = True
-    attempts = (1, 2) if may_be_pending else (2,)
-    for attempt in attempts:
-        try:
-            trace = client.get_trace(trace_id)
-        except MlflowException as e:
-            if attempt == 1:
-                # Missing, or found half-written ("span data is corrupted") while its spans
-                # are still being exported: both settle once the queue is flushed.
-                _flush_exports(mlflow)
-                continue
-            missing = e.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND")
-            if missing or e.error_code == "INVALID_PARAMETER_VALUE":
-                raise BadInput(
-                    f"No trace {trace_id} in {client.tracking_uri}; check the id or "
-                    "`%mlflow connect` to the store that has it."
-                ) from e
-            raise BadInput(f"Could not read trace {trace_id}: {e.message.splitlines()[0]}") from e
-        if trace is not None:
-            return trace
-        if attempt == 1:
-            _flush_exports(mlflow)
-    raise BadInput(f"No trace {trace_id} in {client.tracking_uri}.")
+        trace = client.get_trace(trace_id)
+    except MlflowException as e:
+        reason = e.message.splitlines()[0] if e.message else str(e)
+        if _PARTIAL in reason:
+            from mlflow_magics.mlflow_internals import partial_trace
 
-
-def _flush_exports(mlflow) -> None:
-    # Nothing pending, or an MLflow without the call: the second lookup runs either way.
-    with contextlib.suppress(Exception):
-        mlflow.flush_trace_async_logging()
+            partial = partial_trace(client, trace_id)
+            if partial is not None:
+                return partial, f"MLflow holds this trace only in part: {reason}"
+        if "is not found" in reason or e.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
+            raise BadInput(
+                f"No trace {trace_id} in {client.tracking_uri}; check the id or "
+                "`%mlflow connect` to the store that has it."
+            ) from e
+        raise BadInput(f"Could not read trace {trace_id}: {reason}") from e
+    if trace is None:
+        raise BadInput(f"No trace {trace_id} in {client.tracking_uri}.")
+    return trace, None

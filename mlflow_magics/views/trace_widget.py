@@ -17,13 +17,14 @@ from typing import Any
 import traitlets
 
 from mlflow_magics.trace_data import SEARCH_CAP, SpanSearch, TraceData, span_detail, span_index
-from mlflow_magics.views.action_widget import BundledWidget
+from mlflow_magics.views.action_widget import ActionWidget
 
 
-class TraceWidget(BundledWidget):
-    """Span tree + waterfall + details pane for one trace."""
+class TraceWidget(ActionWidget):
+    """Span tree + waterfall + details pane for one trace, and its assessments."""
 
     bundle_name = "trace_view"
+    noun = "trace view"
 
     trace = traitlets.Dict(
         help="Trace facts and span columns in depth-first order (sent once)."
@@ -42,17 +43,34 @@ class TraceWidget(BundledWidget):
     span_type_filter = traitlets.Unicode(
         "", help="Show only spans of this type (with their ancestors); empty shows every type."
     ).tag(sync=True)
+    assessments = traitlets.List(
+        help="The trace's feedback and expectations (Assessment dicts, widgets/lib/content.d.ts)."
+    ).tag(sync=True)
     _matches = traitlets.Dict(
         help="Python's answer to `query`: {query, rows (depth-first indexes, at most "
         f"{SEARCH_CAP:,}), capped}}; empty when there is no query."
     ).tag(sync=True)
 
-    def __init__(self, trace, data: TraceData, **kwargs: Any) -> None:
+    def __init__(self, trace, data: TraceData, view=None, **kwargs: Any) -> None:
         self._trace = trace
         self._data = data
         self._index: dict[str, Any] | None = None
         self._search: SpanSearch | None = None
-        super().__init__(trace=data.to_payload(), **kwargs)
+        super().__init__(
+            view, trace=data.to_payload(), assessments=list(data.assessments), **kwargs
+        )
+
+    def _do_add_assessment(self, content: dict[str, Any]) -> None:
+        if self._view is None:
+            from mlflow_magics.errors import BadInput
+
+            raise BadInput("This trace view cannot write assessments (it has no store).")
+        self._view.add_assessment(
+            str(content.get("kind") or "feedback"),
+            str(content.get("name") or ""),
+            content.get("value"),
+            rationale=content.get("rationale") or None,
+        )
 
     @traitlets.observe("selected_span_id")
     def _on_select(self, change) -> None:
@@ -92,7 +110,12 @@ class TraceWidget(BundledWidget):
         if self._search is None:
             self._search = SpanSearch(self._trace, self._data, self._span_index())
         hits = self._search.find(query)
-        self._matches = {"query": query, "rows": hits.rows, "capped": hits.capped}
+        self._matches = {
+            "query": query,
+            "rows": hits.rows,
+            "where": hits.where,
+            "capped": hits.capped,
+        }
 
     def search(self, text: str) -> list[str]:
         """Python twin of typing ``text`` into the search box: the ids of the spans whose name,
