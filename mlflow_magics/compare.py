@@ -268,11 +268,17 @@ def read_records(client, run: RunRef) -> tuple[list[EvalRecord], int]:
         )
     infos = [info for info, _ in scored]
     verdicts = [v for _, v in scored]
-    payloads = {info.trace_id: _from_previews(info) for info in infos}
+    tagged = {info.trace_id: _tagged_request(info) for info in infos}
+    payloads = {
+        info.trace_id: _response_only(info, tagged[info.trace_id][1])
+        if tagged[info.trace_id][1] is not None
+        else _from_previews(info)
+        for info in infos
+    }
     need_spans = [i for i, p in payloads.items() if p is None]
     if need_spans:
         for trace in _traces_with_spans(client, run, need_spans, len(infos)):
-            if trace.info.trace_id not in payloads or payloads[trace.info.trace_id] is not None:
+            if trace.info.trace_id not in payloads:
                 continue
             root = trace.data._get_root_span()
             inputs = root.inputs if root is not None else None
@@ -280,6 +286,9 @@ def read_records(client, run: RunRef) -> tuple[list[EvalRecord], int]:
     records = []
     for info, found in zip(infos, verdicts, strict=True):
         inputs, outputs = payloads[info.trace_id] or (None, None)
+        has_tag, row, key = tagged[info.trace_id]
+        if has_tag:
+            inputs = row if row is not None else inputs
         records.append(
             EvalRecord(
                 trace_id=info.trace_id,
@@ -287,7 +296,7 @@ def read_records(client, run: RunRef) -> tuple[list[EvalRecord], int]:
                 outputs=outputs,
                 verdicts=found,
                 request_time=info.request_time or 0,
-                key=record_key(inputs),
+                key=key if has_tag else record_key(inputs),
             )
         )
     return records, len(need_spans)
@@ -348,6 +357,19 @@ def _cut(preview: str) -> bool:
     return len(preview) in _PREVIEW_CAPS and preview.endswith("...")
 
 
+def _response_only(info, inputs: Any) -> tuple[Any, Any] | None:
+    """(inputs, outputs) when the inputs are known and the response preview is whole."""
+    response = info.response_preview
+    if response and _cut(response):
+        return None
+    if response is None:
+        return inputs, None
+    try:
+        return inputs, json.loads(response)
+    except ValueError:
+        return inputs, response
+
+
 def _from_previews(info) -> tuple[Any, Any] | None:
     """(inputs, outputs) from the trace info's previews, or None when they may not be whole."""
     request, response = info.request_preview, info.response_preview
@@ -384,11 +406,38 @@ def _same_inputs(recorded: str, inputs: dict) -> bool:
         )
 
 
+#: Trace tag holding the evaluation's data row (canonical JSON), written by `%%mlflow evaluate`.
+REQUEST_TAG = "mlflow_magics.request"
+#: Longest request kept whole in the tag; longer ones are keyed by their SHA-256.
+REQUEST_TAG_CAP = 7000
+
+
 def record_key(inputs: Any) -> str:
-    """The pairing key: canonical JSON of the inputs (sorted keys, no spacing)."""
-    return json.dumps(
+    """The pairing key: canonical JSON of the inputs (sorted keys, no spacing), or its
+    SHA-256 when it is longer than a trace tag holds."""
+    text = json.dumps(
         inputs, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
     )
+    if len(text) > REQUEST_TAG_CAP:
+        import hashlib
+
+        return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    return text
+
+
+def _tagged_request(info) -> tuple[bool, Any, str | None]:
+    """(found, inputs, key) from the evaluation's own record of its data row: the pairing
+    comes from the row the predict function was called with, never from whichever span it
+    made first (a plain function around one autologged LLM call makes the LLM span root)."""
+    tag = (getattr(info, "tags", None) or {}).get(REQUEST_TAG)
+    if not tag:
+        return False, None, None
+    if tag.startswith("sha256:"):
+        return True, None, tag
+    try:
+        return True, json.loads(tag), tag
+    except ValueError:
+        return False, None, None
 
 
 # -- comparing -----------------------------------------------------------------------------

@@ -73,7 +73,7 @@ _LC_TYPES = {
 
 def loads(value: Any) -> Any:
     """A JSON string decoded (MLflow stores payloads and attributes as JSON), else as it is."""
-    if isinstance(value, (str, bytes)) and value[:1] in ('{', '[', '"', b"{", b"[", b'"'):
+    if isinstance(value, (str, bytes)) and value[:1] in ("{", "[", '"', b"{", b"[", b'"'):
         try:
             return json.loads(value)
         except ValueError:

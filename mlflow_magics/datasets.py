@@ -71,14 +71,20 @@ class MergeResult:
     created: bool = False
     same_inputs: int = 0
     trace_ids: tuple[str, ...] = field(default=(), repr=False)
+    #: Traces left out and why, one ``(trace id, reason)`` each.
+    skipped: tuple[tuple[str, str], ...] = ()
 
     def sentence(self) -> str:
-        """``3 added, 2 already present`` plus where."""
+        """``3 added, 1 skipped: same inputs as record X`` plus where."""
         what = "Created" if self.created else "Dataset"
-        line = f"{what} {self.name!r}: {self.added} added, {self.already_present} already present"
-        if self.same_inputs:
-            line += f" ({self.same_inputs} with the same inputs as a record it holds)"
-        return line + "."
+        present = self.already_present - len(self.skipped)
+        parts = [f"{self.added} added", f"{present} already present"]
+        if self.skipped:
+            reasons = list(dict.fromkeys(reason for _, reason in self.skipped))
+            shown = "; ".join(reasons[:3])
+            more = f"; and {len(reasons) - 3} more" if len(reasons) > 3 else ""
+            parts.append(f"{len(self.skipped)} skipped: {shown}{more}")
+        return f"{what} {self.name!r}: {', '.join(parts)}."
 
 
 # -- names and lookup --------------------------------------------------------------------
@@ -175,35 +181,72 @@ def _find_entity(client, name: str):
 # -- traces → records --------------------------------------------------------------------
 
 
-def records_from_traces(traces: Iterable[Any]) -> list[dict[str, Any]]:
-    """Dataset records from traces with spans: root inputs/outputs, expectation assessments,
-    and the trace id as the record's source (what makes merges idempotent per trace)."""
-    records = []
-    for trace in traces:
-        root = trace.data._get_root_span() if trace.data.spans else None
-        if root is None:
-            raise BadInput(
-                f"Trace {trace.info.trace_id} has no spans loaded; records need the root "
-                "span's inputs (search with spans, or pass trace ids)."
-            )
-        inputs = root.inputs if root.inputs is not None else {}
-        if not isinstance(inputs, dict):  # MLflow's records need named inputs
-            inputs = {"input": inputs}
-        expectations = {}
-        for assessment in trace.search_assessments(type="expectation"):
-            expectations[assessment.name] = assessment.value
-        records.append(
-            {
-                "inputs": inputs,
-                "outputs": root.outputs,
-                "expectations": expectations,
-                "source": {
-                    "source_type": "TRACE",
-                    "source_data": {"trace_id": trace.info.trace_id},
-                },
-            }
+def record_from_trace(trace: Any) -> dict[str, Any]:
+    """One dataset record from a trace with spans: the app's request and response (see
+    :func:`request_of`), the trace's expectations, and the trace id as the record's source
+    (what makes merges idempotent per trace)."""
+    inputs, outputs = request_of(trace)
+    expectations = {}
+    for assessment in trace.search_assessments(type="expectation"):
+        expectations[assessment.name] = assessment.value
+    return {
+        "inputs": inputs,
+        "outputs": outputs,
+        "expectations": expectations,
+        "source": {"source_type": "TRACE", "source_data": {"trace_id": trace.info.trace_id}},
+    }
+
+
+def request_of(trace: Any) -> tuple[dict[str, Any], Any]:
+    """(inputs, outputs) of the app's entry call, inputs shaped as the predict function's
+    keyword arguments.
+
+    - an evaluation trace: the data row the evaluation called the app with (recorded by
+      `%%mlflow evaluate`), never its root span (a plain function around one autologged LLM
+      call makes the LLM call the root);
+    - a traced cell: the outermost span the cell's code made, so a cell calling
+      ``agent("…")`` gives ``{"question": "…"}``; the cell source only when the code made no
+      span;
+    - any other trace: the root span.
+    Outputs are JSON (pydantic models through ``model_dump``, never a repr string)."""
+    from mlflow_magics import content
+    from mlflow_magics.compare import REQUEST_TAG
+
+    spans = trace.data.spans
+    if not spans:
+        raise BadInput(
+            f"Trace {trace.info.trace_id} has no spans loaded; records need the request's "
+            "inputs (search with spans, or pass trace ids)."
         )
-    return records
+    span = content.entry_span(spans)
+    tagged = (trace.info.tags or {}).get(REQUEST_TAG)
+    inputs = None
+    if tagged and not tagged.startswith("sha256:"):
+        try:
+            inputs = json.loads(tagged)
+        except ValueError:
+            inputs = None
+    if inputs is None:
+        inputs = span.inputs if span.inputs is not None else {}
+    outputs = span.outputs
+    json_outputs = content.jsonable(outputs)
+    return content.as_kwargs(inputs), json_outputs if json_outputs is not None else outputs
+
+
+def records_from_traces(traces: Iterable[Any]) -> list[dict[str, Any]]:
+    """Dataset records from traces with spans (see :func:`record_from_trace`)."""
+    return [record_from_trace(trace) for trace in traces]
+
+
+def unfinished(trace: Any) -> str | None:
+    """Why a trace can't be a record (a span never ended, so its response is unknown)."""
+    state = getattr(getattr(trace.info, "state", None), "value", None)
+    if state == "IN_PROGRESS":
+        return "still in progress"
+    for span in trace.data.spans:
+        if span.start_time_ns and not span.end_time_ns:
+            return f"span {span.name!r} never ended"
+    return None
 
 
 def trace_ids_from(value: Any) -> list[str]:
@@ -283,7 +326,12 @@ def search_traces(client, filter_string: str | None, last: str | None, max_resul
 
 
 def load_traces(client, trace_ids: list[str]) -> list[Any]:
-    """The traces with their spans, in ``trace_ids`` order, in batches where MLflow can."""
+    """The traces with their spans, in ``trace_ids`` order, in batches where MLflow can,
+    after this kernel's queued traces are in the store."""
+    from mlflow_magics.traces import fresh
+
+    if trace_ids:
+        fresh()
     # MlflowClient has no public batch read; its tracing client does (MLflow >= 3.6).
     batch = getattr(getattr(client, "_tracing_client", None), "batch_get_traces", None)
     found: dict[str, Any] = {}
@@ -332,23 +380,35 @@ def add_traces(client, name: str, traces: list[Any], create: bool | None = None)
 
     dataset = EvaluationDataset(entity)
     present_ids, present_inputs = set(), set()
+    present_by_key: dict[str, str] = {}
     if not created:
         for record in read_records(dataset):
             if record.source_trace:
                 present_ids.add(record.source_trace)
-            present_inputs.add(_inputs_hash(record.inputs))
+            key = _inputs_hash(record.inputs)
+            present_inputs.add(key)
+            present_by_key.setdefault(key, record.record_id)
     trace_ids = [t if isinstance(t, str) else t.info.trace_id for t in traces]
     new = [t for t, i in zip(traces, trace_ids, strict=True) if i not in present_ids]
     ids_to_load = [t for t in new if isinstance(t, str)]
     loaded = dict(zip(ids_to_load, load_traces(client, ids_to_load), strict=True))
     new = [loaded[t] if isinstance(t, str) else t for t in new]
-    records, same_inputs = [], 0
-    for record in records_from_traces(new):
+    records, same_inputs, skipped = [], 0, []
+    for trace in new:
+        trace_id = trace.info.trace_id
+        why = unfinished(trace)
+        if why:
+            skipped.append((trace_id, f"trace {trace_id} {why}"))
+            continue
+        record = record_from_trace(trace)
         key = _inputs_hash(record["inputs"])
         if key in present_inputs:
             same_inputs += 1
+            twin = present_by_key.get(key, "")
+            skipped.append((trace_id, f"trace {trace_id} has the same inputs as record {twin}"))
             continue
         present_inputs.add(key)
+        present_by_key[key] = f"from trace {trace_id}"
         records.append(record)
     if records:
         dataset.merge_records(records)
@@ -360,6 +420,7 @@ def add_traces(client, name: str, traces: list[Any], create: bool | None = None)
         created=created,
         same_inputs=same_inputs,
         trace_ids=tuple(trace_ids),
+        skipped=tuple(skipped),
     )
 
 

@@ -160,8 +160,25 @@ class MlflowMagics(Magics):
         shell.input_transformers_cleanup.append(magics._rewrite_traced_cell)
         for key in ("%mlflow", "%%mlflow"):
             shell.set_hook("complete_command", magics._complete, str_key=key)
+        magics._watch_tracebacks()
         _installed[shell] = magics
         return magics
+
+    def _watch_tracebacks(self) -> None:
+        """A raising traced cell ends when its code raised, not after IPython has formatted
+        and printed the traceback (seconds, the first time): the shell's traceback printer
+        marks the end first."""
+        original = self.shell.showtraceback
+        tracer = self.tracer
+
+        def showtraceback(*args, **kwargs):
+            with contextlib.suppress(Exception):
+                tracer.mark_end()
+            return original(*args, **kwargs)
+
+        showtraceback.__wrapped__ = original  # type: ignore[attr-defined]
+        self.shell.showtraceback = showtraceback
+        self._traceback_wrapper = showtraceback
 
     @classmethod
     def uninstall(cls, shell) -> None:
@@ -170,6 +187,8 @@ class MlflowMagics(Magics):
         if magics is None:
             return
         magics.tracer.close()
+        if shell.__dict__.get("showtraceback") is getattr(magics, "_traceback_wrapper", None):
+            del shell.showtraceback
         for kind in ("line", "cell"):
             shell.magics_manager.magics[kind].pop("mlflow", None)
         shell.magics_manager.registry.pop(cls.__name__, None)
@@ -548,7 +567,7 @@ class MlflowMagics(Magics):
             options = commands.parse_trace(argv)
         except commands.HelpShown:
             return None
-        self.tracer.begin(cell, options, execution_count=self.shell.execution_count)
+        self.tracer.begin(cell, options, execution_count=self._cell_number())
         self.shell.run_cell(cell, store_history=False)
         if self.tracer.is_open:  # a frontend that does not fire post_run_cell
             self.tracer.finish(None, None, display=self._show_finished)
@@ -564,12 +583,17 @@ class MlflowMagics(Magics):
         if match is not None:
             options = self._trace_options(match.group("args") or "")
             if options is not None:  # else the transformed cell raises the UsageError itself
-                self.tracer.begin(body, options, execution_count=self.shell.execution_count)
+                self.tracer.begin(body, options, execution_count=self._cell_number(info))
             return
         options = self.tracer.autotrace
         if options is None or not raw.strip() or _is_mlflow_command(raw):
             return
-        self.tracer.begin(raw, options, execution_count=self.shell.execution_count)
+        self.tracer.begin(raw, options, execution_count=self._cell_number(info))
+
+    def _cell_number(self, info=None) -> int:
+        """The running cell's ``[n]``: IPython counts the cell up before pre_run_cell fires."""
+        stored = getattr(info, "store_history", True) if info is not None else True
+        return self.shell.execution_count - 1 if stored else self.shell.execution_count
 
     def _post_run_cell(self, result) -> None:
         if not self.tracer.is_open:

@@ -97,3 +97,14 @@ def trace_info(client, trace_id: str):
         return client._tracing_client.store.get_trace_info(trace_id)
     except AttributeError:
         return client.get_trace(trace_id).info
+
+
+def restart_span_clock(span) -> None:
+    """Move a just-started span's start time to now (MLflow's ``start_span`` takes no start
+    time after its own set-up): a traced cell times the user's code, not the tracer's first
+    start-up or the store's creation."""
+    import time
+
+    with contextlib.suppress(Exception):
+        otel = span._span
+        otel._start_time = time.time_ns()

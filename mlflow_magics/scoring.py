@@ -285,14 +285,90 @@ class EvalData:
 
 
 def predict_function(name: str | None, namespace: Mapping[str, Any]) -> Callable[..., Any] | None:
-    """``--predict NAME``: the notebook's function of that name (None without the flag)."""
+    """``--predict``: what answers each record (None without the flag). One of
+
+    - a function of the notebook, or a dotted path to one (``agent.predict``);
+    - a ``ResponsesAgent`` or ``ChatAgent`` instance (called with the record's ``input`` /
+      ``messages``), or any object with a ``predict`` method;
+    - a ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION`` URI, loaded with
+      ``mlflow.pyfunc.load_model``.
+    """
     if name is None:
         return None
-    value = namespace.get(name)
+    if name.startswith("models:/"):
+        return _model_predict(name)
+    head, *rest = name.split(".")
+    if not head.isidentifier() or not all(part.isidentifier() for part in rest):
+        raise BadInput(
+            f"--predict {name}: name a function of this notebook (`agent`, `agent.predict`) "
+            "or a model URI (`models:/NAME@ALIAS`)."
+        )
+    if head not in namespace:
+        raise BadInput(f"--predict {name}: no {head!r} in this notebook.")
+    value = namespace[head]
+    for i, part in enumerate(rest):
+        try:
+            value = getattr(value, part)
+        except AttributeError:
+            path = ".".join([head, *rest[:i]])
+            raise BadInput(
+                f"--predict {name}: {path} ({type(value).__name__}) has no attribute {part!r}."
+            ) from None
+    return _as_predict(name, value)
+
+
+def _as_predict(name: str, value: Any) -> Callable[..., Any]:
+    """A predict function for ``mlflow.genai.evaluate`` from an agent instance or callable."""
+    kind = {c.__name__ for c in type(value).__mro__}
+    if "ResponsesAgent" in kind:
+
+        def predict_responses(input: Any = None, **kwargs: Any) -> Any:
+            from mlflow.types.responses import ResponsesAgentRequest
+
+            if isinstance(input, str):
+                input = [{"role": "user", "content": input}]
+            return value.predict(ResponsesAgentRequest(input=input, **kwargs))
+
+        return predict_responses
+    if "ChatAgent" in kind:
+
+        def predict_chat(messages: Any = None, **kwargs: Any) -> Any:
+            from mlflow.types.agent import ChatAgentMessage
+
+            if isinstance(messages, str):
+                messages = [{"role": "user", "content": messages}]
+            msgs = [
+                m if isinstance(m, ChatAgentMessage) else ChatAgentMessage(**m) for m in messages
+            ]
+            return value.predict(
+                msgs, **{k: v for k, v in kwargs.items() if k in ("context", "custom_inputs")}
+            )
+
+        return predict_chat
+    if not callable(value) and callable(getattr(value, "predict", None)):
+        return value.predict
     if not callable(value):
-        kind = "" if value is None else f" (it is a {type(value).__name__})"
-        raise BadInput(f"--predict {name}: no function of that name in this notebook{kind}.")
+        raise BadInput(
+            f"--predict {name}: it is a {type(value).__name__}, not a function, an agent or "
+            "an object with a predict method."
+        )
     return value
+
+
+def _model_predict(uri: str) -> Callable[..., Any]:
+    """A logged model as a predict function: the record's keyword arguments as its input."""
+    import mlflow
+
+    try:
+        model = mlflow.pyfunc.load_model(uri)
+    except Exception as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise BadInput(f"--predict {uri}: MLflow could not load the model: {reason}") from e
+
+    def predict_model(**kwargs: Any) -> Any:
+        return model.predict(kwargs)
+
+    return predict_model
 
 
 def resolve_data(client, ref: str, namespace: Mapping[str, Any]) -> EvalData:
@@ -385,6 +461,7 @@ def run_evaluation(
         if not open_.is_set():
             return
         row = record_from(item, feedbacks)
+        _tag_request(row.trace_id, getattr(item, "inputs", None))
         with lock:
             outcome.records.append(row)
         if on_record is not None:
@@ -416,6 +493,19 @@ def run_evaluation(
         if started is not None:
             mlflow.end_run(status)
     return outcome
+
+
+def _tag_request(trace_id: str | None, inputs: Any) -> None:
+    """Record the data row an evaluation trace answered, on the trace, so compare pairs runs by
+    the row (see compare.REQUEST_TAG); best effort, never the evaluation's failure."""
+    if not trace_id or inputs is None:
+        return
+    from mlflow_magics.compare import REQUEST_TAG, record_key
+
+    with contextlib.suppress(Exception):
+        import mlflow
+
+        mlflow.MlflowClient().set_trace_tag(trace_id, REQUEST_TAG, record_key(inputs))
 
 
 def record_from(item: Any, feedbacks: list[Any]) -> RecordScored:

@@ -58,6 +58,8 @@ class _OpenCell:
     marker: object
     internal: Any
     options: TraceOptions
+    #: When the user's code stopped (set before IPython prints a traceback); None: at finish.
+    ended_ns: int | None = None
 
 
 @dataclass
@@ -90,12 +92,20 @@ class FinishedCell:
 
 
 def output_value(value: Any) -> Any:
-    """What the root span records as the cell's output: JSON-like values as they are, else
-    a bounded ``repr`` (a DataFrame's repr, not a serialization attempt of the whole frame)."""
+    """What the root span records as the cell's output: JSON-like values as they are, pydantic
+    models and dataclasses as their JSON (as MLflow's own spans store a ``ChatCompletion`` or
+    ``ResponsesAgentResponse``), else a bounded ``repr`` (a DataFrame's repr, not a
+    serialization attempt of the whole frame)."""
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     if isinstance(value, (list, tuple, dict)) and len(value) <= 1000:
         return value
+    if hasattr(value, "model_dump") or hasattr(value, "__dataclass_fields__"):
+        from mlflow_magics.content import jsonable
+
+        dumped = jsonable(value)
+        if dumped is not None:
+            return dumped
     text = repr(value)
     return text if len(text) <= OUTPUT_REPR_CAP else text[:OUTPUT_REPR_CAP] + "…"
 
@@ -192,6 +202,11 @@ class CellTracer:
             internal = self._internal_trace(trace_id)
             if options.tags and internal is not None:
                 internal.info.tags.update({str(k): str(v) for k, v in options.tags.items()})
+            # The user's code starts now: MLflow's own start-up (tracer, store, experiment)
+            # happened inside start_span and is not the cell's time.
+            from mlflow_magics.mlflow_internals import restart_span_clock
+
+            restart_span_clock(span)
             marker = object()
             token = set_span_in_context(span)
             _CELL_CONTEXT.set(marker)
@@ -226,7 +241,7 @@ class CellTracer:
 
                 detach_span_from_context(cell.token)
                 _CELL_CONTEXT.set(None)
-            span.end()
+            span.end(end_time_ns=cell.ended_ns)
             finished = FinishedCell(span.trace_id, cell.options, cell.internal, error)
             self.last = finished
             self.recent[finished.trace_id] = finished
@@ -243,6 +258,15 @@ class CellTracer:
             except Exception as e:
                 self.warn(f"The trace was recorded but could not be shown: {_short(e)}")
         return finished
+
+    def mark_end(self) -> None:
+        """The user's code has stopped (IPython is about to print its traceback): the root span
+        ends here, not when the traceback is printed."""
+        import time
+
+        cell = self._open
+        if cell is not None and cell.ended_ns is None:
+            cell.ended_ns = time.time_ns()
 
     def report_export_failures(self) -> None:
         """One warning per export failure MLflow logged since the last report."""
