@@ -153,7 +153,8 @@ def _tool_call(call: Any) -> dict[str, Any] | None:
     if not name:
         return None
     out: dict[str, Any] = {"name": str(name), "arguments": pretty(args if args is not None else {})}
-    call_id = call.get("id") or call.get("call_id") or call.get("tool_call_id")
+    # Responses items carry their own item id ("fc_…") and the pairing id in call_id.
+    call_id = call.get("call_id") or call.get("id") or call.get("tool_call_id")
     if call_id:
         out["id"] = str(call_id)
     return out
@@ -166,6 +167,13 @@ def _message(item: Any) -> dict[str, Any] | list[dict[str, Any]] | None:
     """One message dict from any library's message shape, or None."""
     if isinstance(item, str):
         return {"role": "user", "text": item}
+    if (
+        isinstance(item, (list, tuple))
+        and len(item) == 2
+        and isinstance(item[0], str)
+        and item[0].lower() in _ROLES
+    ):  # LangChain's ("user", "text") shorthand
+        return {"role": _role(item[0]), "text": _cap(text_of(item[1]))}
     if not isinstance(item, dict):
         return None
     # LangChain's serialized form: {"lc": 1, "type": "constructor", "id": [..., "HumanMessage"],
@@ -173,7 +181,7 @@ def _message(item: Any) -> dict[str, Any] | list[dict[str, Any]] | None:
     if item.get("lc") and isinstance(item.get("kwargs"), dict):
         cls = (item.get("id") or [""])[-1]
         kwargs = dict(item["kwargs"])
-        kwargs.setdefault("type", _LC_TYPES.get(cls) or kwargs.get("role") or "user")
+        kwargs.setdefault("role", _LC_TYPES.get(cls) or kwargs.get("role") or "user")
         item = kwargs
     kind = item.get("type")
     # Responses API items
@@ -277,6 +285,24 @@ def _message_list(items: Iterable[Any]) -> list[dict[str, Any]] | None:
     return out
 
 
+def _merge_deltas(deltas: list[Any]) -> list[dict[str, Any]] | None:
+    """Streamed chunks (``{"delta": message}``) joined into messages: a chunk whose message id
+    is the previous one's continues its text."""
+    out: list[dict[str, Any]] = []
+    last_id = None
+    for delta in deltas:
+        msg = _message(delta) if isinstance(delta, dict) else None
+        if not isinstance(msg, dict):
+            continue
+        msg_id = delta.get("id")
+        if out and msg_id is not None and msg_id == last_id and not msg.get("tool_calls"):
+            out[-1]["text"] = _cap(out[-1]["text"] + msg["text"])
+        else:
+            out.append(msg)
+        last_id = msg_id
+    return out or None
+
+
 def pair_tool_results(msgs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Attach each tool message to the tool call it answers (by id, else the next unanswered
     call of the turn) and drop it from the list; unclaimed tool messages stay as they are."""
@@ -317,13 +343,21 @@ def _find_messages(value: Any) -> list[dict[str, Any]] | None:
     if isinstance(value, list):
         if not value:
             return None
-        if all(isinstance(v, list) for v in value):  # LangChain chat model inputs: [[msgs]]
+        if all(isinstance(v, (list, tuple)) for v in value):
+            shorthand = _message_list(value)  # [("user", "text"), ...]
+            if shorthand is not None:
+                return shorthand
+            # LangChain chat model inputs: [[messages]]
             return _message_list(value[0]) if value[0] else None
         if all(isinstance(v, dict) for v in value):
+            if all("delta" in v for v in value):  # ChatAgent stream chunks
+                return _merge_deltas([v["delta"] for v in value])
             return _message_list(value)
         return None
     if not isinstance(value, dict):
         return None
+    if len(value) == 1 and isinstance(value.get("request"), dict):  # ResponsesAgent.predict
+        return _find_messages(value["request"])
     # requests
     if isinstance(value.get("messages"), list) and value["messages"]:
         msgs = _message_list(value["messages"])
@@ -425,7 +459,7 @@ def _document(item: Any) -> dict[str, Any] | None:
     rest = {
         k: v
         for k, v in metadata.items()
-        if k not in ("doc_uri", "source", "url", "score")
+        if k not in ("doc_uri", "source", "url", "score", "chunk_id", "file_path")
         and isinstance(v, (str, int, float, bool))
         and len(str(v)) <= 200
     }
@@ -457,7 +491,8 @@ def _query(value: Any) -> str | None:
     if isinstance(value, str):
         return value
     if isinstance(value, dict):
-        for key in ("query", "input", "question", "query_str", "str_or_query_bundle", "text"):
+        keys = ("query", "input", "question", "query_str", "str_or_query_bundle", "prompt", "text")
+        for key in keys:
             v = value.get(key)
             if isinstance(v, str):
                 return v
@@ -574,12 +609,13 @@ def span_content(
         return out
     sent = messages(inputs)
     got = messages(outputs)
-    if sent is None and isinstance(inputs, dict) and _query(inputs) and got is not None:
-        sent = [{"role": "user", "text": _cap(_query(inputs) or "")}]
-    if got is None and sent is not None:
+    query = _query(inputs) if sent is None and isinstance(inputs, dict) else None
+    if got is None and (sent is not None or query is not None):
         reply = _plain_reply(outputs)
         if reply is not None:
             got = [{"role": "assistant", "text": _cap(reply)}]
+    if sent is None and got is not None and query is not None:
+        sent = [{"role": "user", "text": _cap(query)}]
     if sent is not None or got is not None:
         out["kind"] = "chat"
         if sent is not None:
@@ -588,7 +624,7 @@ def span_content(
                 sent = sent[-MESSAGE_CAP:]
             out["input_messages"] = sent
         if got is not None:
-            out["output_messages"] = got[-MESSAGE_CAP:]
+            out["output_messages"] = _new_messages(sent, got)[-MESSAGE_CAP:]
         return out
     if isinstance(inputs, str) or isinstance(outputs, str):
         out["kind"] = "text"
@@ -601,6 +637,20 @@ def span_content(
         out["kind"] = "other"
         return out
     return None
+
+
+def _new_messages(sent: list[dict[str, Any]] | None, got: list[dict[str, Any]]) -> list:
+    """The response's messages without the conversation it repeats (LangGraph returns its whole
+    state: the request's messages, then the new ones)."""
+    if not sent or len(got) <= len(sent):
+        return got
+
+    def same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+        return a.get("role") == b.get("role") and a.get("text") == b.get("text")
+
+    if all(same(a, b) for a, b in zip(sent, got, strict=False)):
+        return got[len(sent) :]
+    return got
 
 
 def _plain_reply(outputs: Any) -> str | None:

@@ -328,6 +328,12 @@ def trace_data(trace) -> TraceData:
     status = getattr(info.state, "value", None) or str(getattr(info, "status", "UNKNOWN"))
     if status not in ("OK", "ERROR", "IN_PROGRESS"):
         status = "ERROR" if status.endswith("ERROR") else status.rsplit(".", 1)[-1]
+    problem = None
+    if status == "IN_PROGRESS" and not getattr(trace, "_mlflow_magics_live", False):
+        problem = (
+            "The trace never ended: its root span was never closed (a stream not read to the "
+            "end, or a process that stopped), so the store holds only the spans that did"
+        )
     # The spans' own extent, so the header agrees with the root row to the microsecond.
     duration = (t_end - t0) / 1e6 if rows else getattr(info, "execution_duration", None) or 0.0
     root_name = names[0] if names else (info.tags.get("mlflow.traceName") or "trace")
@@ -357,6 +363,7 @@ def trace_data(trace) -> TraceData:
         cost=_trace_cost(info, costs),
         span_objects=[r[9] for r in order],
         unended=unended,
+        problem=problem,
         **_request_facts(trace, [r[9] for r in order]),
     )
 
