@@ -12,7 +12,6 @@ The HTML is also what widget frontends show: a static table reads the same every
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from mlflow_magics.compare import CompareRow, RunComparison, RunRef, ScorerSummary
@@ -73,17 +72,13 @@ def verdict_label(v: Verdict) -> str:
 
 
 def preview(value: Any, limit: int = PREVIEW_CHARS) -> str:
-    """An input or output as one bounded string: strings as they are, the rest as JSON."""
+    """One bounded line that tells records apart (untrusted): a chat request's last user
+    message, a response's reply text, a question's text, else compact JSON."""
     if value is None:
         return ""
-    if isinstance(value, str):
-        text = value
-    else:
-        try:
-            text = json.dumps(value, ensure_ascii=False, default=str)
-        except (TypeError, ValueError):
-            text = str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    from mlflow_magics.content import preview as content_preview
+
+    return content_preview(value, limit)
 
 
 def _counts(c: RunComparison) -> list[tuple[str, int]]:

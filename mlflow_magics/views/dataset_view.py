@@ -38,11 +38,13 @@ PAYLOAD_CAP = 300
 
 
 def payload_text(value: Any, limit: int = PAYLOAD_CAP) -> str:
-    """A bounded one-line rendering of untrusted JSON-ish data."""
+    """One bounded line that tells records apart (untrusted): a chat request's last user
+    message, a response's reply text, a question's text, else compact JSON."""
     if value is None:
         return ""
-    text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
-    return clip(text, limit)
+    from mlflow_magics.content import preview as content_preview
+
+    return content_preview(value, limit)
 
 
 def _as_lines(value: Any) -> list[str]:

@@ -15,7 +15,6 @@ and :mod:`mlflow_magics.traces`.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from dataclasses import dataclass
@@ -44,11 +43,13 @@ _MARK = {"pass": "✓ pass", "fail": "✗ fail", "error": "⚠ error", "missing"
 
 
 def preview(value: Any, limit: int = PREVIEW_CAP) -> str:
-    """A bounded one-line rendering of untrusted JSON-ish data."""
+    """One bounded line that tells records apart (untrusted): a chat request's last user
+    message, a response's reply text, a question's text, else compact JSON."""
     if value is None:
         return ""
-    text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
-    return clip(text, limit)
+    from mlflow_magics.content import preview as content_preview
+
+    return content_preview(value, limit)
 
 
 def verdict_text(v: Verdict) -> str:
