@@ -123,6 +123,9 @@ def compare_text(c: RunComparison, max_rows: int = TEXT_MAX_ROWS) -> str:
         lines.append(
             f"  {_TEXT_MARKERS[r.status]} {_plain(preview(r.inputs, 80), 80)}  {_moves_text(r)}"
         )
+        for side, record in (("A", r.a), ("B", r.b)):
+            if record is not None:
+                lines.append(f"      {side}: {_plain(preview(record.outputs, 120), 120)}")
     if len(moved) > len(shown):
         lines.append(f"… {len(moved) - len(shown):,} more changed records not shown")
     return "\n".join(lines)
