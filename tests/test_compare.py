@@ -270,7 +270,9 @@ def test_text_tier_has_the_summary_and_regressions_first(shell):
     exact_line = next(ln for ln in lines if ln.startswith("exact "))
     assert "0.875" in exact_line and "0.625" in exact_line and "-0.25" in exact_line
     first = lines.index("Regressed (3):")
-    assert '{"q": "q2"}' in lines[first + 1] and "exact pass → fail" in lines[first + 1]
+    # the record's question as a user reads it, then both answers
+    assert lines[first + 1].startswith("  v q2  ") and "exact pass → fail" in lines[first + 1]
+    assert lines[first + 2].startswith("      A: ") and lines[first + 3].startswith("      B: ")
     assert lines.index("Improved (1):") > first
 
 
