@@ -673,15 +673,25 @@ def entry_span(spans: list[Any]) -> Any:
     """The span of the app's entry call: the root, except that a traced cell's root (which
     records the cell source) yields to the outermost span the cell's code made — the first
     child, when there is exactly one top-level call, and the root itself when the code made no
-    span or several."""
+    span or several, or when the cell's one call was recorded (:func:`cell_request`)."""
     roots = [s for s in spans if not s.parent_id]
     if not roots:
         return None
     root = roots[0]
-    if not _is_cell(root):
+    if not _is_cell(root) or cell_request(root) is not None:
         return root
     children = [s for s in spans if s.parent_id == root.span_id]
     return children[0] if len(children) == 1 else root
+
+
+def cell_request(span: Any) -> dict[str, Any] | None:
+    """The recorded keyword arguments of a traced cell's one app call (see
+    :func:`call_request`), from its root span; None when the cell was not one such call."""
+    try:
+        value = loads(span.get_attribute(CALL_ATTRIBUTE))
+    except Exception:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _is_cell(span: Any) -> bool:
@@ -858,3 +868,62 @@ def parse_value(text: str) -> Any:
         return json.loads(stripped)
     except ValueError:
         return stripped
+
+
+# ----------------------------------------------------------------------------- a cell's call
+
+#: Root-span attribute holding the keyword arguments of the one call a traced cell made.
+CALL_ATTRIBUTE = "mlflow_magics.request"
+
+
+def call_request(source: str, namespace: dict[str, Any]) -> dict[str, Any] | None:
+    """The keyword arguments of the app call a cell makes, when the cell is one call of a
+    function of the notebook with literal arguments — ``agent("What is MLflow?")`` or
+    ``answer = bot.predict(question="…")`` — bound to that function's parameter names; else
+    None. Nothing is evaluated: only the names are looked up, the arguments are literals."""
+    import ast
+    import inspect
+
+    lines = [ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!"))]
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        return None
+    if len(tree.body) != 1:
+        return None
+    stmt = tree.body[0]
+    call = stmt.value if isinstance(stmt, (ast.Expr, ast.Assign)) else None
+    if not isinstance(call, ast.Call) or any(isinstance(a, ast.Starred) for a in call.args):
+        return None
+    if any(k.arg is None for k in call.keywords):
+        return None
+    target: Any = call.func
+    path: list[str] = []
+    while isinstance(target, ast.Attribute):
+        path.insert(0, target.attr)
+        target = target.value
+    if not isinstance(target, ast.Name) or target.id not in namespace:
+        return None
+    fn: Any = namespace[target.id]
+    try:
+        for part in path:
+            fn = inspect.getattr_static(fn, part) if isinstance(fn, type) else getattr(fn, part)
+        args = [ast.literal_eval(a) for a in call.args]
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+        bound = inspect.signature(fn).bind(*args, **kwargs)
+    except Exception:
+        return None
+    out: dict[str, Any] = {}
+    for name, value in bound.arguments.items():
+        param = bound.signature.parameters[name]
+        if param.kind is param.VAR_KEYWORD:
+            out.update(value)
+        elif param.kind is param.VAR_POSITIONAL:
+            return None
+        else:
+            out[name] = value
+    try:
+        json.dumps(out)
+    except (TypeError, ValueError):
+        return None
+    return out

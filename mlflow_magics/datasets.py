@@ -204,9 +204,9 @@ def request_of(trace: Any) -> tuple[dict[str, Any], Any]:
     - an evaluation trace: the data row the evaluation called the app with (recorded by
       `%%mlflow evaluate`), never its root span (a plain function around one autologged LLM
       call makes the LLM call the root);
-    - a traced cell: the outermost span the cell's code made, so a cell calling
-      ``agent("…")`` gives ``{"question": "…"}``; the cell source only when the code made no
-      span;
+    - a traced cell: the one call of a notebook function it made, bound to the function's
+      parameters (``agent("…")`` gives ``{"question": "…"}``, traced function or not), else the
+      outermost span its code made; the cell source only when the code made no span;
     - any other trace: the root span.
     Outputs are JSON (pydantic models through ``model_dump``, never a repr string)."""
     from mlflow_magics import content
@@ -226,6 +226,8 @@ def request_of(trace: Any) -> tuple[dict[str, Any], Any]:
             inputs = json.loads(tagged)
         except ValueError:
             inputs = None
+    if inputs is None:
+        inputs = content.cell_request(span)
     if inputs is None:
         inputs = span.inputs if span.inputs is not None else {}
     outputs = span.outputs

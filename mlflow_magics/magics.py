@@ -567,7 +567,9 @@ class MlflowMagics(Magics):
             options = commands.parse_trace(argv)
         except commands.HelpShown:
             return None
-        self.tracer.begin(cell, options, execution_count=self._cell_number())
+        self.tracer.begin(
+            cell, options, execution_count=self._cell_number(), request=self._cell_request(cell)
+        )
         self.shell.run_cell(cell, store_history=False)
         if self.tracer.is_open:  # a frontend that does not fire post_run_cell
             self.tracer.finish(None, None, display=self._show_finished)
@@ -583,12 +585,27 @@ class MlflowMagics(Magics):
         if match is not None:
             options = self._trace_options(match.group("args") or "")
             if options is not None:  # else the transformed cell raises the UsageError itself
-                self.tracer.begin(body, options, execution_count=self._cell_number(info))
+                self.tracer.begin(
+                    body,
+                    options,
+                    execution_count=self._cell_number(info),
+                    request=self._cell_request(body),
+                )
             return
         options = self.tracer.autotrace
         if options is None or not raw.strip() or _is_mlflow_command(raw):
             return
-        self.tracer.begin(raw, options, execution_count=self._cell_number(info))
+        self.tracer.begin(
+            raw, options, execution_count=self._cell_number(info), request=self._cell_request(raw)
+        )
+
+    def _cell_request(self, source: str) -> dict[str, Any] | None:
+        try:
+            from mlflow_magics.content import call_request
+
+            return call_request(source, self.shell.user_ns)
+        except Exception:  # a reading aid for datasets: never the cell's failure
+            return None
 
     def _cell_number(self, info=None) -> int:
         """The running cell's ``[n]``: IPython counts the cell up before pre_run_cell fires."""

@@ -391,13 +391,18 @@ def _request_facts(trace, spans: list) -> dict[str, Any]:
         if span is None:
             return out
         inputs, outputs = raw_payloads(span)
+        called = content.cell_request(span)
+        if called is not None:
+            inputs = json.dumps(called)
         span_type = span.span_type if _stored_form(span) is None else None
         if span_type is None:
             span_type = _decode_str((raw_attributes(span) or {}).get(SPAN_TYPE_KEY))
         if _too_big(inputs) or _too_big(outputs):
             return out
         root = content.span_content(span_type, inputs, outputs, raw_attributes(span))
-        if root and root.get("kind") in ("chat", "text", "retrieval"):
+        if root and root.get("kind") == "text":  # the app's plain question and answer
+            root = _as_turn(root)
+        if root and root.get("kind") in ("chat", "retrieval"):
             out["root_content"] = root
         sent = (root or {}).get("input_messages")
         got = (root or {}).get("output_messages")
@@ -410,6 +415,17 @@ def _request_facts(trace, spans: list) -> dict[str, Any]:
     except Exception:  # content is a reading aid; the trace view must still open
         pass
     return out
+
+
+def _as_turn(found: dict) -> dict:
+    """A text span's input and output as one user/assistant turn (the app's request/reply)."""
+    turn = {k: v for k, v in found.items() if k not in ("input_text", "output_text")}
+    turn["kind"] = "chat"
+    if "input_text" in found:
+        turn["input_messages"] = [{"role": "user", "text": found["input_text"]}]
+    if "output_text" in found:
+        turn["output_messages"] = [{"role": "assistant", "text": found["output_text"]}]
+    return turn
 
 
 def _too_big(raw: Any) -> bool:

@@ -31,8 +31,9 @@ def fresh() -> None:
 
 #: Longest wait, in seconds, for this kernel's queued traces before a read goes ahead anyway.
 EXPORT_WAIT = 15.0
-#: How MLflow says a trace's spans are not all in the store.
-_PARTIAL = "not fully exported"
+#: How MLflow says a trace's spans are not all in the store (a root span that never ended
+#: leaves the others "not fully exported" or "corrupted", depending on the store).
+_PARTIAL = ("not fully exported", "span data is corrupted", "missing span data")
 
 
 def get_trace(client, trace_id: str):
@@ -53,7 +54,7 @@ def read_trace(client, trace_id: str):
         trace = client.get_trace(trace_id)
     except MlflowException as e:
         reason = e.message.splitlines()[0] if e.message else str(e)
-        if _PARTIAL in reason:
+        if any(p in reason for p in _PARTIAL):
             from mlflow_magics.mlflow_internals import partial_trace
 
             partial = partial_trace(client, trace_id)

@@ -167,7 +167,13 @@ class CellTracer:
     def is_open(self) -> bool:
         return self._open is not None
 
-    def begin(self, source: str, options: TraceOptions, execution_count: int | None = None) -> bool:
+    def begin(
+        self,
+        source: str,
+        options: TraceOptions,
+        execution_count: int | None = None,
+        request: dict[str, Any] | None = None,
+    ) -> bool:
         """Open the cell's root span and make it current. Returns whether tracing started."""
         if self._open is not None:
             # A cell that never reached post_run_cell (a kernel interrupt at the wrong moment)
@@ -181,9 +187,11 @@ class CellTracer:
             import mlflow
             from mlflow.tracing.provider import set_span_in_context
 
-            attributes = {"mlflow_magics.cell": True}
+            attributes: dict[str, Any] = {"mlflow_magics.cell": True}
             if execution_count is not None:
                 attributes["mlflow_magics.execution_count"] = execution_count
+            if request is not None:  # the one app call the cell makes (content.call_request)
+                attributes["mlflow_magics.request"] = request
             with _TakeWarnings("mlflow.tracing.fluent") as mlflow_warnings:
                 span = mlflow.start_span_no_context(
                     options.name or DEFAULT_NAME,

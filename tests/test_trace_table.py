@@ -3,6 +3,7 @@ store of 30 traces) and integration (the same table over a PostgreSQL-backed ser
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 
@@ -391,6 +392,94 @@ def test_payload_per_page_stays_small(shell):
 
     t = shell.run("%mlflow traces --page-size 50")
     assert len(json.dumps(t.page_payload())) < 50_000
+
+
+def _rated_traces(experiment_id: str) -> list[str]:
+    """Three traces with assessments (a judge's yes, a code scorer's False, a failed judge, a
+    number) and East Asian wide names and previews."""
+    from mlflow.entities import AssessmentError, AssessmentSource
+
+    judge = AssessmentSource(source_type="LLM_JUDGE", source_id="openai:/gpt-4o")
+    code = AssessmentSource(source_type="CODE", source_id="my_scorer")
+    ids = []
+    for i, name in enumerate(["東京の天気", "plain", "混合mixed名前"]):
+        root = mlflow.start_span_no_context(
+            name, inputs={"q": f"質問{i}です" if i != 1 else "ascii"}, experiment_id=experiment_id
+        )
+        root.set_outputs("答え" * (i + 1))
+        root.end()
+        ids.append(root.trace_id)
+    mlflow.flush_trace_async_logging()
+    mlflow.log_feedback(trace_id=ids[0], name="correct", value="yes", source=judge)
+    mlflow.log_feedback(trace_id=ids[0], name="score", value=0.75, source=code)
+    mlflow.log_feedback(trace_id=ids[1], name="correct", value=False, source=code)
+    mlflow.log_feedback(
+        trace_id=ids[2],
+        name="correct",
+        error=AssessmentError(error_code="TIMEOUT", error_message="judge timed out"),
+        source=judge,
+    )
+    return ids
+
+
+def test_assessments_get_a_column_each_in_every_tier(shell):
+    exp = mlflow.MlflowClient().create_experiment("rated")
+    ids = _rated_traces(exp)
+    t = shell.run("%mlflow traces --experiment rated")
+    assert set(t.trace_ids) == set(ids)
+    page = t.page_payload()
+    assert page["assessment_names"] == ["correct", "score"]
+    by_id = {r["id"]: r for r in page["rows"]}
+    assert by_id[ids[0]]["assessments"] == {
+        "correct": {"text": "yes", "verdict": "pass"},
+        "score": {"text": "0.75", "verdict": None},
+    }
+    assert by_id[ids[1]]["assessments"]["correct"] == {"text": "false", "verdict": "fail"}
+    assert by_id[ids[2]]["assessments"]["correct"]["verdict"] == "error"
+
+    from static_html import parse
+
+    html = t.to_html()
+    assert_cells_align_in_jupyterlab(html)
+    heads = [th.text() for th in parse(html).find_all("th")]
+    assert heads[-3:] == ["correct", "score", "tags"]
+    cells = {
+        tr.find_all("div", cls="id")[0].text(): [
+            td for td in tr.find_all("td") if "mk" in td.classes
+        ]
+        for tr in parse(html).find_all("tbody")[0].find_all("tr")
+    }
+    assert [(c.text(), c.classes - {"mk"}) for c in cells[ids[0]]] == [
+        ("✓ yes", {"v-pass"}),
+        ("0.75", set()),
+    ]
+    assert [(c.text(), c.classes - {"mk"}) for c in cells[ids[1]]] == [
+        ("✗ false", {"v-fail"}),
+        ("", set()),
+    ]
+    assert cells[ids[2]][0].classes == {"mk", "v-error"}
+
+    lines = t.to_text().splitlines()
+    head = lines[1]
+    assert "correct" in head and "score" in head
+    rows = {next(i for i in ids if t.rows[k].trace_id == i): lines[2 + k] for k in range(3)}
+    assert "✓" in rows[ids[0]] and "0.75" in rows[ids[0]]
+    assert "✗" in rows[ids[1]] and "! error" in rows[ids[2]]
+
+
+def test_text_table_columns_line_up_with_wide_characters(shell):
+    from mlflow_magics.views.content_view import text_width
+
+    exp = mlflow.MlflowClient().create_experiment("wide")
+    _rated_traces(exp)
+    lines = shell.run("%mlflow traces --experiment wide").to_text().splitlines()
+    head, rows = lines[1], lines[2:5]
+    starts = [text_width(head[: head.index(title)]) for title in ("status", "request", "correct")]
+    for row in rows:
+        # the display column where each of those cells starts is the same in every row
+        cols = [m.start() for m in re.finditer(r"(?<=  )\S", row)]
+        at = {text_width(row[:c]) for c in cols}
+        assert set(starts) <= at, (row, starts, sorted(at))
 
 
 # --- integration tier ------------------------------------------------------------------------

@@ -62,6 +62,10 @@ def test_text_tier_is_an_indented_tree_with_durations(make_trace):
     text = trace_text(trace_data(make_trace(_spec())))
     lines = text.splitlines()
     assert lines[0].startswith("Trace tr-") and "5 spans" in lines[0] and "10 tokens" in lines[0]
+    # the app's response reads as text under the header, before the tree
+    tree = next(i for i, ln in enumerate(lines) if ln.startswith("└─ agent"))
+    assert "bye" in "\n".join(lines[1:tree])
+    lines = [lines[0], *lines[tree:]]
     assert lines[1].startswith("└─ agent [AGENT] ")
     assert lines[2].startswith("   ├─ retrieve [RETRIEVER]")
     assert lines[3].startswith("   │  └─ embed [UNKNOWN]")
@@ -102,7 +106,11 @@ def test_html_tier_needs_no_script_and_draws_bars_as_widths(make_trace):
     data = trace_data(make_trace(_spec()))
     html = trace_html(data)
     assert "<script" not in html
-    assert html.count("<details") == 5
+    assert html.count('<span class="nm">') == 5  # one row per span
+    # the root's response shows as content; its raw JSON waits in one closed <details>
+    raw = [d for d in parse(html).find_all("details") if "raw" in d.classes]
+    assert len(raw) == 1 and "open" not in raw[0].attrs and "bye" in raw[0].text()
+    assert html.count("<details") == 5 + len(raw)
     assert "width:" in html and "left:" in html
     assert '<span class="st ERROR">ERROR</span>' in html
 
@@ -339,3 +347,107 @@ def test_trace_id_never_wraps(make_trace):
     assert assert_ids_never_wrap(html) == 1
     tree = parse(html)
     assert tree.find_all(cls="id")[0].text().startswith("tr-")
+
+
+def _chat_spec(turns: int = 12):
+    """An OpenAI-style chat app: a long conversation whose newest question is the last input."""
+    history = []
+    for k in range(turns):
+        history += [
+            {"role": "user", "content": f"question {k} " + "blah " * 60},
+            {"role": "assistant", "content": f"answer {k} " + "yada " * 60},
+        ]
+    history.append({"role": "user", "content": "What is the **newest** question? 最新"})
+    reply = {"choices": [{"message": {"role": "assistant", "content": "This *is* the answer."}}]}
+    return {
+        "name": "chat_app", "type": "CHAT_MODEL", "inputs": {"messages": history}, "outputs": reply,
+        "children": [{"name": "llm", "type": "CHAT_MODEL"}],
+    }  # fmt: skip
+
+
+ASSESSMENTS = [
+    {"id": "a-1", "name": "correct", "kind": "feedback", "value": "yes", "rationale": "Fine <script>x</script>",
+     "source_type": "LLM_JUDGE", "source_id": "openai:/gpt-4o", "time_ms": 1_700_000_000_000},
+    {"id": "a-2", "name": "safe", "kind": "feedback", "value": False, "source_type": "CODE"},
+]  # fmt: skip
+
+
+def _with_content(data: TraceData, content: dict | None, assessments: list) -> TraceData:
+    import dataclasses
+
+    return dataclasses.replace(data, root_content=content, assessments=assessments)
+
+
+def test_the_apps_chat_shows_as_cards_with_the_newest_turn_and_raw_json_one_click_away(make_trace):
+    trace = make_trace(_chat_spec())
+    data = trace_data(trace)
+    assert data.root_content and data.root_content["kind"] == "chat"
+    html = trace_html(data, trace)
+    root = span_rows(html)[0]
+    cards = root.find_all(cls="msg")
+    assert "newest" in cards[-2].text() and "This is the answer." in cards[-1].text()
+    assert "<strong>newest</strong>" in html and "<em>is</em>" in html
+    gap = root.find_all(cls="gap")[0].text()
+    shown = len(cards)
+    assert gap == f"… {26 - shown} earlier messages not shown"
+    raw = [d for d in root.find_all("details") if "raw" in d.classes]
+    assert len(raw) == 1 and "open" not in raw[0].attrs
+    assert '"messages"' in raw[0].text() and "inputs" in raw[0].text()
+    assert "mlfm-content" in html and "<script" not in html
+    # the text tier: the same newest turn, under the header, before the tree
+    text = trace_text(data)
+    lines = text.splitlines()
+    tree = next(i for i, ln in enumerate(lines) if ln.startswith("└─ chat_app"))
+    block = lines[1:tree]
+    assert block[0].startswith("  … ") and "earlier messages not shown" in block[0]
+    assert any(ln.startswith("  user: What is the **newest** question? 最新") for ln in block)
+    assert any(ln.startswith("  assistant: This *is* the answer.") for ln in block)
+    assert "question 0 " not in text
+
+
+def test_assessments_show_in_both_static_tiers(make_trace):
+    trace = make_trace(_spec())
+    data = _with_content(trace_data(trace), None, ASSESSMENTS)
+    html = trace_html(data, trace)
+    section = parse(html).find_all(cls="asmt")[0]
+    assert section.find_all("b")[0].text() == "Assessments (2)"
+    values = [r.find_all("td")[1] for r in section.find_all("tbody")[0].find_all("tr")]
+    assert [(v.text(), v.classes) for v in values] == [
+        ("✓ yes", {"v-pass"}),
+        ("✗ false", {"v-fail"}),
+    ]
+    assert "&lt;script&gt;" in html and "<script" not in html
+    assert_trace_reads_without_css(html, data)  # the span rows are unchanged
+    lines = trace_text(data).splitlines()
+    assert lines[1] == "  2 assessments:"
+    assert lines[2].startswith("    ✓ correct: yes  LLM judge openai:/gpt-4o  ")
+    assert lines[3] == "        Fine <script>x</script>"
+    assert lines[4] == "    ✗ safe: false  code"
+    assert lines[5].startswith("└─ agent [AGENT]")
+
+
+def test_trace_views_work_on_data_without_content_fields():
+    """Data from before the content fields existed (no root_content / assessments)."""
+    from types import SimpleNamespace
+
+    wide = _wide_data(3)
+    fields = ("trace_id", "name", "status", "duration_ms", "tokens", "spans", "cost")
+    old = SimpleNamespace(
+        **{k: getattr(wide, k) for k in fields},
+        span_objects=[],
+        span_count=3,
+        error_count=0,
+        depth=wide.depth,
+    )
+    assert trace_text(old).splitlines()[1].startswith("└─ s0 [TOOL]")
+    assert trace_html(old).count('<span class="nm">') == 3
+
+
+def test_cut_payload_sizes_are_utf8_bytes(make_trace):
+    trace = make_trace({"name": "root", "children": [{"name": "big", "outputs": "日本" * 3000}]})
+    html = trace_html(trace_data(trace), trace)
+    note = re.search(r"outputs \(showing ([\d.]+ [KM]?B) of ([\d.]+ [KM]?B)\)", html)
+    assert note, "no size note"
+    # 6,000 three-byte characters (plus quotes): 17.6 KB, not the 5.9 KB a character count gives
+    assert note.group(2) == "17.6 KB"
+    assert note.group(1).endswith("KB") and float(note.group(1).split()[0]) > 1.5

@@ -12,7 +12,6 @@ reaches MLflow only through :mod:`mlflow_magics.trace_search` and :mod:`mlflow_m
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterable
 from datetime import datetime
@@ -35,9 +34,10 @@ from mlflow_magics.trace_search import (
     search_page,
 )
 from mlflow_magics.views import display
+from mlflow_magics.views.content_view import pad_to_width, plain_line, text_width, visible
 from mlflow_magics.views.detail_area import WithDetailArea
 from mlflow_magics.views.markup import NO_MATH, Markup, join, tag
-from mlflow_magics.views.table_css import DIM, ERR, RAISED, table_rules, tint
+from mlflow_magics.views.table_css import DIM, ERR, OK, RAISED, WARN, table_rules, tint
 
 PAGE_SIZE = 25
 #: Characters of each preview a page carries (to the widget and into the HTML/text tiers).
@@ -45,6 +45,9 @@ PREVIEW_CAP = 200
 #: Tags per row a page carries, and characters per tag value.
 TAGS_CAP = 4
 TAG_VALUE_CAP = 60
+#: Characters of an assessment's short value a page carries; columns of one in the text tier.
+ASSESSMENT_CAP = 60
+ASSESSMENT_TEXT_WIDTH = 16
 #: The table's columns, in order (to_pandas uses the same names, plus trace_id).
 COLUMNS = (
     "time",
@@ -57,12 +60,11 @@ COLUMNS = (
     "tags",
 )
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
 
 def clip(value: object, limit: int) -> str:
-    """One line of untrusted text: no control characters or newlines, at most ``limit``."""
-    text = _CONTROL.sub("?", str(value)).replace("\n", " ")
+    """One line of untrusted text: control and bidi characters as visible escapes, no
+    newlines, at most ``limit`` characters (the text tier clips by display width instead)."""
+    text = visible(value).replace("\n", " ")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -78,9 +80,43 @@ def duration_text(ms: float | None) -> str:
     return "<1 ms" if ms < 1 else format_duration(ms)
 
 
+def assessment_names(rows: Iterable[TraceRow]) -> list[str]:
+    """The assessment names on ``rows``, sorted: one column each."""
+    return sorted({name for r in rows for name in getattr(r, "assessments", {}) or {}})
+
+
+def _assessment_cell(value: tuple[str, str | None] | None) -> tuple[str, str | None]:
+    """(text, verdict) of one assessment cell; ("", None) when the trace has none of it."""
+    if not value:
+        return "", None
+    text, verdict = value
+    return clip(text, ASSESSMENT_CAP), verdict if verdict in ("pass", "fail", "error") else None
+
+
+#: What a verdict shows in the text tier, and before the value in HTML.
+_MARKS = {"pass": "✓", "fail": "✗", "error": "!"}
+#: Values a mark says all of (``yes`` with a ✓ adds nothing).
+_SAID = {"yes", "no", "true", "false", "pass", "fail", "passed", "failed"}
+
+
+def _marked(text: str, verdict: str | None) -> str:
+    """A text-tier cell: ``✓`` / ``✗`` for yes-no values, the mark and the value for others,
+    ``! error`` for a failed scorer, the value alone without a verdict."""
+    if verdict == "error":
+        return f"! {text or 'error'}"
+    mark = _MARKS.get(verdict or "")
+    if not mark:
+        return text
+    return mark if not text or text.strip().lower() in _SAID else f"{mark} {text}"
+
+
 def row_payload(row: TraceRow) -> dict[str, Any]:
-    """One row as the widget receives it: previews and tags bounded."""
+    """One row as the widget receives it: previews, tags and assessment values bounded."""
     tags = list(row.tags.items())
+    assessments = {}
+    for name, value in (getattr(row, "assessments", {}) or {}).items():
+        text, verdict = _assessment_cell(value)
+        assessments[name] = {"text": text, "verdict": verdict}
     return {
         "id": row.trace_id,
         "time": format_time(row.time_ms),
@@ -92,12 +128,15 @@ def row_payload(row: TraceRow) -> dict[str, Any]:
         "response": clip(row.response_preview, PREVIEW_CAP),
         "tags": [[clip(k, 40), clip(v, TAG_VALUE_CAP)] for k, v in tags[:TAGS_CAP]],
         "more_tags": max(0, len(tags) - TAGS_CAP),
+        "assessments": assessments,
     }
 
 
 def _tags_text(row: TraceRow) -> str:
     tags = list(row.tags.items())
-    text = ", ".join(f"{k}={clip(v, TAG_VALUE_CAP)}" for k, v in tags[:TAGS_CAP])
+    text = ", ".join(
+        f"{plain_line(k, 40)}={plain_line(v, TAG_VALUE_CAP)}" for k, v in tags[:TAGS_CAP]
+    )
     return text + (f" +{len(tags) - TAGS_CAP}" if len(tags) > TAGS_CAP else "")
 
 
@@ -418,6 +457,7 @@ class TraceTable(WithDetailArea):
         start = self._index * self.page_size
         return {
             "rows": [row_payload(r) for r in self.page.rows],
+            "assessment_names": assessment_names(self.page.rows),
             "page": self.page_number,
             "start": start,
             "has_prev": self.has_prev,
@@ -480,23 +520,42 @@ class TraceTable(WithDetailArea):
         lines = [head]
         if self.error:
             lines.append(f"! {self.error}")
-        widths = (19, 24, 6, 9, 7, 30, 30)
-        titles = ("time", "name", "status", "duration", "tokens", "request", "response")
-        lines.append("  ".join(t.ljust(w) for t, w in zip(titles, widths, strict=True)) + "  tags")
-        for r in self.page.rows:
-            cells = (
+        names = assessment_names(self.page.rows)
+        # columns measured in display width: a wide (CJK) character takes two
+        widths = [19, 24, 6, 9, 7, 30, 30]
+        titles = ["time", "name", "status", "duration", "tokens", "request", "response"]
+        marked = [
+            [_marked(*_assessment_cell(r.assessments.get(n))) for n in names]
+            for r in self.page.rows
+        ]
+        for k, name in enumerate(names):
+            title = plain_line(name, ASSESSMENT_TEXT_WIDTH)
+            widest = max([text_width(title), *(text_width(plain_line(m[k])) for m in marked)])
+            titles.append(title)
+            widths.append(min(ASSESSMENT_TEXT_WIDTH, max(1, widest)))
+        lines.append(
+            "  ".join(pad_to_width(t, w) for t, w in zip(titles, widths, strict=True)) + "  tags"
+        )
+        for r, marks in zip(self.page.rows, marked, strict=True):
+            cells = [
                 format_time(r.time_ms),
-                clip(r.name, widths[1]),
+                r.name,
                 r.status,
                 duration_text(r.duration_ms),
                 f"{r.tokens:,}" if r.tokens is not None else "",
-                clip(r.request_preview, widths[5]),
-                clip(r.response_preview, widths[6]),
-            )
+                r.request_preview,
+                r.response_preview,
+                *marks,
+            ]
             lines.append(
-                "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True))
-                + "  "
-                + _tags_text(r)
+                (
+                    "  ".join(
+                        pad_to_width(plain_line(c, w), w)
+                        for c, w in zip(cells, widths, strict=True)
+                    )
+                    + "  "
+                    + _tags_text(r)
+                ).rstrip()
             )
         more = self.more_line()
         if more:
@@ -504,15 +563,17 @@ class TraceTable(WithDetailArea):
         return "\n".join(lines)
 
     def to_html(self) -> str:
+        names = assessment_names(self.page.rows)
         head = tag(
             "tr",
             [
                 tag("th", t, class_="num" if t in ("duration", "tokens") else None)
                 for t in ("time", "name", "status", "duration", "tokens", "request", "response")
             ],
+            [tag("th", clip(n, 40), class_="mk", title=n) for n in names],
             tag("th", "tags"),
         )
-        body = [_row_html(r) for r in self.page.rows]
+        body = [_row_html(r, names) for r in self.page.rows]
         caption = [tag("b", "Traces"), f" · {self.summary()}"]
         if self.filter_string:
             caption += [" · filter ", tag("code", self.filter_string)]
@@ -538,7 +599,14 @@ class TraceTable(WithDetailArea):
         return f"<TraceTable page {self.page_number}: {self.summary()}>"
 
 
-def _row_html(r: TraceRow) -> Markup:
+def _assessment_td(value: tuple[str, str | None] | None) -> Markup:
+    text, verdict = _assessment_cell(value)
+    # the mark carries the verdict without colour (and without CSS)
+    shown = f"{_MARKS[verdict]} {text}" if verdict else text
+    return tag("td", shown, class_=f"mk v-{verdict}" if verdict else "mk", title=text or None)
+
+
+def _row_html(r: TraceRow, names: Iterable[str] = ()) -> Markup:
     tags = [tag("span", f"{k}={v}", class_="tag") for k, v in row_payload(r)["tags"]]
     return tag(
         "tr",
@@ -549,6 +617,7 @@ def _row_html(r: TraceRow) -> Markup:
         tag("td", f"{r.tokens:,}" if r.tokens is not None else "", class_="num"),
         tag("td", clip(r.request_preview, PREVIEW_CAP), class_="pv"),
         tag("td", clip(r.response_preview, PREVIEW_CAP), class_="pv"),
+        [_assessment_td(r.assessments.get(n)) for n in names],
         tag("td", tags),
     )
 
@@ -563,6 +632,8 @@ _CSS = f"""
 .mlfm-tt td.err,.mlfm-tt div.err{{color:{ERR}}}
 .mlfm-tt .tag{{display:inline-block;background:{tint("--jp-brand-color1", "#1976d2")};border-radius:3px;padding:0 4px;margin:0 2px 2px 0}}
 .mlfm-tt .more{{color:{DIM};margin-top:4px}}
+.mlfm-tt td.mk{{white-space:nowrap}}.mlfm-tt td.v-pass{{color:{OK};font-weight:600}}
+.mlfm-tt td.v-fail{{color:{ERR};font-weight:600}}.mlfm-tt td.v-error{{color:{WARN}}}
 """ + table_rules("mlfm-tt")
 
 __all__ = ["COLUMNS", "SORT_KEYS", "TraceTable"]
