@@ -304,7 +304,8 @@ def predict_function(name: str | None, namespace: Mapping[str, Any]) -> Callable
             "or a model URI (`models:/NAME@ALIAS`)."
         )
     if head not in namespace:
-        raise BadInput(f"--predict {name}: no {head!r} in this notebook.")
+        what = "function" if not rest else repr(head)
+        raise BadInput(f"--predict {name}: no {what} of that name in this notebook.")
     value = namespace[head]
     for i, part in enumerate(rest):
         try:
@@ -349,8 +350,9 @@ def _as_predict(name: str, value: Any) -> Callable[..., Any]:
         return value.predict
     if not callable(value):
         raise BadInput(
-            f"--predict {name}: it is a {type(value).__name__}, not a function, an agent or "
-            "an object with a predict method."
+            f"--predict {name}: no function of that name in this notebook (it is a "
+            f"{type(value).__name__}, not a function, an agent or an object with a predict "
+            "method)."
         )
     return value
 

@@ -15,6 +15,12 @@ from traitlets.config import Config
 
 pytest_plugins = ["servers"]
 
+# No network: MLflow's model catalog (the cost of autologged LLM spans) comes from its bundle, not
+# github.com, and its usage telemetry stays off. Set before anything imports MLflow.
+os.environ.setdefault("MLFLOW_MODEL_CATALOG_URI", "")
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "true")
+
 
 def pytest_collection_modifyitems(items):
     """Browser tests last: Playwright's sync API keeps an asyncio loop running in this thread

@@ -239,8 +239,13 @@ ERROR_CLASSES = {"err", "error", "ERROR"}
 
 
 def span_rows(markup: str) -> list[Node]:
-    """The trace view's span ``<details>``, in row order."""
-    return [d for d in parse(markup).find_all("details") if d.child("summary") is not None]
+    """The trace view's span ``<details>``, in row order (not the raw-JSON and reasoning folds
+    inside a span's content)."""
+    return [
+        d
+        for d in parse(markup).find_all("details")
+        if d.child("summary") is not None and not d.classes & {"raw", "fold"}
+    ]
 
 
 def drawn_depth(row: Node) -> int:

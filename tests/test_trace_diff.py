@@ -232,7 +232,12 @@ def test_widget_search_and_type_filter_have_python_twins(make_trace):
     ids = data.spans["id"]
     assert widget.search("sunny") == [ids[1], ids[2]]
     assert widget.query == "sunny"
-    assert widget._matches == {"query": "sunny", "rows": [1, 2], "capped": False}
+    assert widget._matches == {
+        "query": "sunny",
+        "rows": [1, 2],
+        "where": ["outputs", "outputs"],
+        "capped": False,
+    }
     widget.filter_type("TOOL")
     assert widget.span_type_filter == "TOOL"
     assert widget.matches == [ids[1]]  # search and type filter together

@@ -158,7 +158,8 @@ def format_cost(usd: float | None) -> str:
             decimals -= 1
             text = f"{usd:.{max(decimals, 0)}f}"
         if float(text) < 1:
-            return f"${text}"
+            # trailing zeros dropped, as the widgets print it: $0.001, $0.1
+            return f"${text.rstrip('0').rstrip('.')}"
     return f"${usd:,.2f}"
 
 

@@ -1,5 +1,5 @@
 // GenAI content: what mlflow_magics/content.py reads out of spans and traces, the same shape in
-// every tier (the widgets render it with lib/content.js; the static HTML and text tiers with
+// every tier (the widgets render it with lib/content_view.js; the static HTML and text tiers with
 // mlflow_magics/views/content_view.py). Every field is optional unless marked; every string is
 // untrusted (message text is markdown source, rendered safely, never as HTML).
 

@@ -25,11 +25,31 @@ export function size(n) {
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
 
-/** Dollars: "$1.20", "$0.012", "$0.0011" (two significant digits below a cent). @param {number} usd */
+/**
+ * Dollars, always as a plain decimal (never "4.8e-6"): under $1 two significant digits with
+ * trailing zeros dropped, as Python's "{:.2g}" would but without its exponent ("$0.0000048",
+ * "$0.001", "$0.012", "$0.53", "$0.1"); from $1 two decimals ("$1.23", "$1,234.50"); 0 → "$0".
+ * mlflow_magics formats costs by the same rule.
+ * @param {number} usd
+ */
 export function cost(usd) {
-  if (usd >= 1) return `$${usd.toFixed(2)}`;
-  if (usd >= 0.01) return `$${usd.toFixed(3)}`;
-  return usd ? `$${Number(usd.toPrecision(2))}` : "$0";
+  if (!usd || !Number.isFinite(usd)) return "$0";
+  const sign = usd < 0 ? "-" : "";
+  const x = Math.abs(usd);
+  const two = x.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  let s = x.toPrecision(2); // "0.012", "0.53", "1.0" (0.999 rounds up), or "4.8e-7"
+  if (x >= 1 || Number(s) >= 1) return `${sign}$${two}`;
+  const exp = s.indexOf("e");
+  if (exp >= 0) s = `0.${"0".repeat(-Number(s.slice(exp + 1)) - 1)}${s.slice(0, exp).replace(".", "")}`;
+  return `${sign}$${s.replace(/0+$/, "")}`;
+}
+
+/** Local wall-clock time, to the second: "2025-03-04 12:05:09" (as the Python tiers write it). @param {number} ms */
+export function dateTime(ms) {
+  const d = new Date(ms);
+  if (Number.isNaN(d.getTime())) return "";
+  const p = (/** @type {number} */ n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
 /**

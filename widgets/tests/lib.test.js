@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
-import { h, plural } from "../lib/dom.js";
-import { cost, duration, size, tokens } from "../lib/format.js";
+import { h, link, plural, safeUrl } from "../lib/dom.js";
+import { cost, dateTime, duration, size, tokens } from "../lib/format.js";
+import { clip, longText } from "../lib/text.js";
 import { activateOnKeys, containKeys } from "../lib/keys.js";
 import { channel, listen } from "../lib/channel.js";
 import { setSort, sortHeader } from "../lib/table.js";
@@ -34,6 +35,24 @@ describe("format", () => {
     expect(tokens({ total_tokens: 7 })).toBe("7 tokens");
     expect(tokens(null)).toBe("");
   });
+  it("prints costs as plain decimals, never in exponent notation", () => {
+    expect(cost(0.0000048)).toBe("$0.0000048");
+    expect(cost(4.8e-7)).toBe("$0.00000048");
+    expect(cost(0.012)).toBe("$0.012");
+    expect(cost(0.53)).toBe("$0.53");
+    expect(cost(0.0999)).toBe("$0.1");
+    expect(cost(0.001)).toBe("$0.001");
+    expect(cost(5e-7)).toBe("$0.0000005");
+    expect(cost(0.999)).toBe("$1.00");
+    expect(cost(1.234)).toBe("$1.23");
+    expect(cost(1234.5)).toBe("$1,234.50");
+    expect(cost(0)).toBe("$0");
+    for (let x = 1e-12; x < 1; x *= 3.7) expect(cost(x)).not.toMatch(/e/);
+  });
+  it("writes times as the Python tiers do", () => {
+    expect(dateTime(new Date(2025, 2, 4, 12, 5, 9).getTime())).toBe("2025-03-04 12:05:09");
+    expect(dateTime(NaN)).toBe("");
+  });
   it("pluralizes", () => {
     expect(plural(1, "span")).toBe("1 span");
     expect(plural(2500, "span")).toBe("2,500 spans");
@@ -45,6 +64,25 @@ describe("dom", () => {
     const el = h("div", "x", HOSTILE);
     expect(el.children.length).toBe(0);
     expect(el.textContent).toBe(HOSTILE);
+  });
+  it("links only to http(s) and mailto, in a new tab", () => {
+    expect(safeUrl(" https://x.org ")).toBe("https://x.org");
+    expect(safeUrl("javascript:alert(1)")).toBe(null);
+    expect(safeUrl("data:text/html,x")).toBe(null);
+    expect(safeUrl("//evil.org")).toBe(null);
+    const a = link("https://x.org/a", "docs");
+    expect([a.tagName, a.getAttribute("href"), a.target, a.rel]).toEqual(["A", "https://x.org/a", "_blank", "noopener noreferrer nofollow"]);
+    const text = link("vbscript:x");
+    expect([text.tagName, text.textContent]).toEqual(["SPAN", "vbscript:x"]);
+  });
+});
+
+describe("text", () => {
+  it("knows when a text is long enough to fold", () => {
+    expect(longText("short", 12)).toBe(false);
+    expect(longText("a\n".repeat(13), 12)).toBe(true);
+    expect(longText("x".repeat(1300), 12)).toBe(true); // wrapped lines count
+    expect(clip("abcdef", 4)).toBe("abc…");
   });
 });
 

@@ -34,11 +34,24 @@ describe("trace view", () => {
     expect(rows[1].getAttribute("role")).toBe("treeitem");
     expect(rows[2].getAttribute("aria-level")).toBe("3");
   });
+  it("says when the trace never ended and marks its unended spans", () => {
+    const t = trace(3, { status: "IN_PROGRESS", problem: `never ended ${HOSTILE}`, unended: [2] });
+    t.spans.status[2] = "UNENDED";
+    const { el } = mount(traceView, { trace: t, selected_span_id: "", _detail: {}, query: "", span_type_filter: "", _matches: {} });
+    const lines = [...el.querySelectorAll(".mlfm-problem")].map((p) => p.textContent);
+    expect(lines).toEqual([`never ended ${HOSTILE}`, "1 span never ended (shown as UNENDED)"]);
+    expect(el.querySelector("img, script")).toBe(null);
+    expect([...el.querySelectorAll(".mlfm-row")].map((r) => r.classList.contains("unended"))).toEqual([false, false, true]);
+  });
+
   it("moves the selection with the tree keys and asks Python for the span", () => {
     const { el, model } = mount(traceView, { trace: trace(3), selected_span_id: "", _detail: {}, query: "", span_type_filter: "", _matches: {} });
     const tree = el.querySelector(".mlfm-tree");
     expect(tree.getAttribute("role")).toBe("tree");
+    expect(model.get("selected_span_id")).toBe("s0"); // the root, selected on first paint
     keydown(tree, "ArrowDown");
+    expect(model.get("selected_span_id")).toBe("s1");
+    keydown(tree, "Home");
     expect(model.get("selected_span_id")).toBe("s0");
     keydown(tree, "End");
     expect(model.get("selected_span_id")).toBe("s2");
@@ -80,6 +93,37 @@ describe("trace table", () => {
     expect(model.sent.at(-1)).toEqual({ action: "sort", column: "name", descending: false, id: 1 });
     el.querySelector(".mlfm-tt-next").click();
     expect(model.sent.at(-1)).toEqual({ action: "next", id: 2 });
+  });
+});
+
+describe("trace table assessments", () => {
+  const row = (id, assessments) => ({ id, time: "12:00", name: id, status: "OK", duration_ms: 5, tokens: 1, request: "q", response: "a", tags: [["env", "dev"]], more_tags: 0, assessments });
+  const base = { filter: "", order: {}, selection: { count: 0, on_page: [] }, dataset_names: [], dataset_note: "", error: "" };
+  it("shows a column per assessment name, verdicts in the status colours", () => {
+    const page = {
+      rows: [
+        row("tr-a", { correctness: { text: "yes", verdict: "pass" }, score: { text: "0.8", verdict: null } }),
+        row("tr-b", { correctness: { text: HOSTILE, verdict: "fail" }, judge: { text: "error", verdict: "error" } }),
+      ],
+      assessment_names: ["correctness", "judge", "score"],
+      page: 1,
+      start: 0,
+      count: 2,
+    };
+    const { el, model } = mount(traceTable, { ...base, page });
+    const heads = [...el.querySelectorAll("thead th")].map((th) => th.textContent);
+    expect(heads.slice(-4)).toEqual(["correctness", "judge", "score", "Tags"]);
+    const cells = (tr) => [...tr.querySelectorAll(".mlfm-tt-as")].map((td) => [td.textContent, td.classList.contains("pass") ? "pass" : td.classList.contains("fail") ? "fail" : td.classList.contains("error") ? "error" : ""]);
+    const [a, b] = el.querySelectorAll("tbody tr");
+    expect(cells(a)).toEqual([["✓ yes", "pass"], ["", ""], ["0.8", ""]]);
+    expect(cells(b)).toEqual([[`✗ ${HOSTILE}`, "fail"], ["! error", "error"], ["", ""]]);
+    expect(el.querySelector("tbody img, tbody script")).toBe(null);
+    expect(a.lastElementChild.classList.contains("mlfm-tt-tags")).toBe(true);
+    // a page without assessments has no such columns
+    model.set("page", { ...page, rows: [row("tr-c")], assessment_names: [] });
+    expect(el.querySelectorAll(".mlfm-tt-h-as, .mlfm-tt-as").length).toBe(0);
+    model.set("page", { ...page, rows: [], assessment_names: ["x"] });
+    expect(el.querySelector("tr.mlfm-empty td").colSpan).toBe(10);
   });
 });
 

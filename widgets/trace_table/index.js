@@ -2,7 +2,9 @@
 //
 // The contract with Python is ./model.d.ts. Every control sends an action message that Python
 // answers by updating the traits; opened traces and comparisons appear in Python's detail area
-// below. Every value from a trace is untrusted: it reaches the DOM through textContent only.
+// below. A column per assessment name on the page shows each trace's verdict (pass / fail /
+// error in the status colours, other values as text). Every value from a trace is untrusted:
+// it reaches the DOM through textContent only.
 
 import { button, h, show } from "../lib/dom.js";
 import { duration } from "../lib/format.js";
@@ -21,6 +23,9 @@ const COLUMNS = /** @type {const} */ ([
   ["response", "Response", null],
   ["tags", "Tags", null],
 ]);
+
+/** What each verdict shows before an assessment's value. */
+const VERDICT_MARKS = { pass: "✓", fail: "✗", error: "!" };
 
 let forms = 0;
 
@@ -137,9 +142,35 @@ function render({ model, el }) {
     send({ action: "select", ids, on: allBox.checked });
   });
 
+  /** @type {HTMLTableCellElement[]} */
+  let asHeaders = [];
+  /** One column per assessment name on this page (none at all when no trace has one). @param {string[]} names */
+  function renderAssessmentHeaders(names) {
+    for (const th of asHeaders) th.remove();
+    asHeaders = names.map((name) => {
+      const th = h("th", "mlfm-tt-h-as", name);
+      th.title = `assessment ${name}`;
+      headRow.insertBefore(th, headers.tags);
+      return th;
+    });
+  }
+
+  /** @param {import("./model").Row} r @param {string} name */
+  function assessmentCell(r, name) {
+    const a = (r.assessments || {})[name];
+    if (!a) return h("td", "mlfm-tt-as");
+    // the mark says it without colour too (as the HTML tier writes it)
+    const mark = a.verdict ? `${VERDICT_MARKS[a.verdict]} ` : "";
+    const td = h("td", `mlfm-tt-as${a.verdict ? ` mlfm-verdict ${a.verdict}` : ""}`, `${mark}${a.text || (a.verdict === "error" ? "error" : "")}`);
+    td.title = `${name}: ${a.text}`;
+    return td;
+  }
+
   function renderRows() {
     const page = model.get("page") || {};
     const rows = page.rows || [];
+    const asNames = page.assessment_names || [];
+    renderAssessmentHeaders(asNames);
     tbody.replaceChildren();
     boxes = [];
     lastClicked = -1;
@@ -182,11 +213,12 @@ function render({ model, el }) {
         h("td", "mlfm-tt-tok", r.tokens === null || r.tokens === undefined ? "" : r.tokens.toLocaleString()),
         req,
         resp,
+        ...asNames.map((name) => assessmentCell(r, name)),
         tags,
       );
       tbody.append(tr);
     });
-    if (!rows.length) tbody.append(emptyRow("No traces match.", COLUMNS.length + 1));
+    if (!rows.length) tbody.append(emptyRow("No traces match.", COLUMNS.length + asNames.length + 1));
     prev.disabled = !page.has_prev;
     next.disabled = !page.has_next;
     pageNo.textContent = `page ${page.page || 1}`;

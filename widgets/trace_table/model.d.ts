@@ -12,11 +12,24 @@ export interface Row {
   response: string;
   tags: [string, string][];
   more_tags: number;
+  /** Per assessment name: the value as short text, and how it reads (null: neither pass nor
+   * fail, e.g. a number or text). Names missing here have no assessment on this trace. */
+  assessments?: Record<string, { text: string; verdict: "pass" | "fail" | "error" | null }>;
 }
 
 export interface Model {
   /** One page of traces with bounded previews. */
-  page: { rows?: Row[]; page?: number; start?: number; has_prev?: boolean; has_next?: boolean; count?: number | null; capped?: boolean };
+  page: {
+    rows?: Row[];
+    page?: number;
+    start?: number;
+    has_prev?: boolean;
+    has_next?: boolean;
+    count?: number | null;
+    capped?: boolean;
+    /** The assessment names on this page's traces, one column each (none: no columns). */
+    assessment_names?: string[];
+  };
   /** The filter applied now (MLflow search_traces syntax). */
   filter: string;
   /** The sort applied now. */

@@ -1,19 +1,58 @@
 // Trace view: a virtualized span tree with a waterfall beside it and a details pane.
 //
-// The contract with Python is ./model.d.ts. The browser sets `selected_span_id`; Python answers
-// with that span's bounded details in `_detail`, so a 50,000-span trace's payloads travel one
-// span at a time. Search and the type filter show the matching rows plus their ancestors; names
-// and types match here at once as the user types, payload text only in Python (`_matches`).
+// The contract with Python is ./model.d.ts. The browser sets `selected_span_id` (the root on
+// first paint); Python answers with that span's bounded details in `_detail`, so a 50,000-span
+// trace's payloads travel one span at a time. The pane shows the span's content as cards
+// (messages, tool calls, documents: ../lib/content_view.js) with the raw inputs and outputs one
+// click away, and the trace's assessments in a second tab, where the "Add…" form sends the one
+// action. Search and the type filter show the matching rows plus their ancestors; names and
+// types match here at once as the user types, payload text only in Python (`_matches`, which
+// says where each row matched).
 //
 // The tree is a WAI-ARIA tree: Up/Down/Home/End move the selection, Right opens a fold or goes
 // to the first child, Left closes a fold or goes to the parent, Enter/Space open or close.
-// Every value from the trace is untrusted: it reaches the DOM through textContent only.
+// Every value from the trace is untrusted: it reaches the DOM as text, or as sanitized
+// markdown through ../lib/markdown.js.
 
-import { h, option, plural } from "../lib/dom.js";
+import { assessmentForm, assessmentList, verdict } from "../lib/assessments.js";
+import { contentView } from "../lib/content_view.js";
+import { button, h, lazyDetails, marked, option, plural } from "../lib/dom.js";
 import { cost as fmtCost, duration, size as fmtSize, tokens as fmtTokens } from "../lib/format.js";
+import { jsonView, parseJson } from "../lib/json.js";
+import { clip, printable } from "../lib/text.js";
 import { indent, shape, treeKey, visibleRows } from "../lib/tree.js";
 import { widget } from "../lib/widget.js";
 import "./style.css";
+
+/** Where a search matched, in the words of a row label. */
+const PAYLOAD_WHERE = new Set(["inputs", "outputs", "attributes"]);
+/** Assessment chips the header shows before "+N more". */
+const HEADER_CHIPS = 6;
+
+/**
+ * Split attributes into the span's own and MLflow's `mlflow.*` bookkeeping ones (older Python
+ * sides sent them all in `attributes`).
+ * @param {import("./model").Payload | undefined} attributes @param {import("./model").Payload | undefined} internal
+ * @returns {{own: unknown, internal: Record<string, unknown>, ownText: boolean}}
+ */
+export function splitAttributes(attributes, internal) {
+  const parsedOwn = attributes && attributes.size ? parseJson(attributes.text) : {};
+  const parsedInternal = internal && internal.size ? parseJson(internal.text) : {};
+  /** @type {Record<string, unknown>} */
+  const inner = parsedInternal && typeof parsedInternal === "object" && !Array.isArray(parsedInternal) ? { ...parsedInternal } : {};
+  if (internal && internal.size && inner !== parsedInternal && !Object.keys(inner).length) inner["(unreadable)"] = internal.text;
+  if (!parsedOwn || typeof parsedOwn !== "object" || Array.isArray(parsedOwn)) {
+    // cut off or not an object: shown as it came
+    return { own: attributes ? attributes.text : "", internal: inner, ownText: true };
+  }
+  /** @type {Record<string, unknown>} */
+  const own = {};
+  for (const [k, v] of Object.entries(parsedOwn)) {
+    if (k.startsWith("mlflow.")) inner[k] = v;
+    else own[k] = v;
+  }
+  return { own, internal: inner, ownText: false };
+}
 
 const ROW = 22;
 const OVERSCAN = 12;
@@ -54,6 +93,10 @@ function render({ model, el }) {
   let typeFilter = "";
   /** @type {number[] | null} */
   let searchRows = null; // rows matching `query` (names/types locally, then Python's answer)
+  /** @type {string[]} */
+  let searchWhere = []; // where each of searchRows matched
+  /** @type {Map<number, string>} */
+  let whereOf = new Map();
   let answered = false; // searchRows is Python's answer for `query`
   let capped = false;
   /** @type {Uint8Array | null} */
@@ -73,6 +116,8 @@ function render({ model, el }) {
 
   const view = widget(model, el, "mlfm-tv");
   const root = view.root;
+  /** @param {import("./model").Action} msg */
+  const send = (msg) => view.send(msg);
 
   // header
   const hdr = h("div", "mlfm-hdr");
@@ -95,6 +140,31 @@ function render({ model, el }) {
     hdr.append(jump);
   }
   root.append(hdr);
+  // what the reader must know before trusting the tree (the static tiers say the same)
+  const unended = (trace.unended || []).length;
+  for (const problem of [trace.problem, unended ? `${plural(unended, "span")} never ended (shown as UNENDED)` : ""]) {
+    if (!problem) continue;
+    const line = h("div", "mlfm-problem", printable(problem));
+    line.setAttribute("role", "note");
+    root.append(line);
+  }
+  // the trace's assessments at a glance; each chip opens the Assessments tab
+  const asChips = h("div", "mlfm-aschips");
+  asChips.setAttribute("aria-label", "Assessments");
+  root.append(asChips);
+  if (trace.request_text || trace.response_text) {
+    const qa = h("div", "mlfm-qa");
+    for (const [tag, text, word] of /** @type {const} */ ([["Q", trace.request_text, "Request"], ["A", trace.response_text, "Response"]])) {
+      if (!text) continue;
+      const line = h("div", "mlfm-qaline");
+      const b = h("b", "", `${tag}:`);
+      b.title = word;
+      line.append(b, h("span", "", clip(printable(text).replace(/\s+/g, " "), 500)));
+      line.title = clip(printable(text), 2000);
+      qa.append(line);
+    }
+    root.append(qa);
+  }
 
   // toolbar: search box, type filter, match count, previous / next match
   const tools = h("div", "mlfm-tools");
@@ -131,42 +201,135 @@ function render({ model, el }) {
   spacer.setAttribute("role", "none");
   scroller.append(spacer);
   left.append(tools, cols, scroller);
-  const pane = h("div", "mlfm-detail");
+  // details: a tab for the selected span, a tab for the trace's assessments
+  const detail = h("div", "mlfm-detail");
+  const tabs = h("div", "mlfm-tabs");
+  tabs.setAttribute("role", "tablist");
+  tabs.setAttribute("aria-label", "Details");
+  const pane = h("div", "mlfm-panel mlfm-spanpanel");
   pane.setAttribute("aria-live", "polite");
   pane.append(h("div", "mlfm-dim mlfm-hint", "Click a span, or use the arrow keys, to see its inputs, outputs, attributes and events."));
-  body.append(left, pane);
+  const asPanel = h("div", "mlfm-panel mlfm-aspanel");
+  /** @type {Record<"span" | "assessments", {tab: HTMLButtonElement, panel: HTMLElement}>} */
+  const tabOf = {
+    span: { tab: h("button", "mlfm-tab mlfm-tab-span", "Span"), panel: pane },
+    assessments: { tab: h("button", "mlfm-tab mlfm-tab-as", "Assessments"), panel: asPanel },
+  };
+  for (const [key, { tab, panel }] of Object.entries(tabOf)) {
+    tab.type = "button";
+    tab.id = `${uid}-tab-${key}`;
+    tab.setAttribute("role", "tab");
+    tab.setAttribute("aria-controls", `${uid}-panel-${key}`);
+    panel.id = `${uid}-panel-${key}`;
+    panel.setAttribute("role", "tabpanel");
+    panel.setAttribute("aria-labelledby", tab.id);
+    tab.addEventListener("click", () => setTab(/** @type {"span" | "assessments"} */ (key)));
+    tabs.append(tab);
+  }
+  // WAI-ARIA tabs: the arrows move between them, Home/End go to the first/last
+  tabs.addEventListener("keydown", (ev) => {
+    const order = /** @type {const} */ (["span", "assessments"]);
+    const at = order.findIndex((k) => tabOf[k].tab === ev.target);
+    /** @type {Record<string, number>} */
+    const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
+    const to = ev.key === "Home" ? 0 : ev.key === "End" ? order.length - 1 : ev.key in step ? (at + step[ev.key] + order.length) % order.length : -1;
+    if (at < 0 || to < 0) return;
+    ev.preventDefault();
+    setTab(order[to], true);
+  });
+  detail.append(tabs, pane, asPanel);
+  body.append(left, detail);
   root.append(body);
+
+  /** @param {"span" | "assessments"} which @param {boolean} [focus] */
+  function setTab(which, focus = false) {
+    for (const [key, { tab, panel }] of Object.entries(tabOf)) {
+      const on = key === which;
+      tab.setAttribute("aria-selected", String(on));
+      tab.tabIndex = on ? 0 : -1;
+      panel.hidden = !on;
+    }
+    if (focus) tabOf[which].tab.focus();
+  }
+  setTab("span");
+
+  // the Assessments tab: the list, and the "Add…" form
+  const asHead = h("div", "mlfm-ashdr");
+  const asTitle = h("b", "mlfm-astitle", "Assessments");
+  const asNote = h("span", "mlfm-dim mlfm-asnote");
+  asNote.setAttribute("aria-live", "polite");
+  const asList = h("div", "mlfm-asbox");
+  const addForm = assessmentForm((msg) => send(msg), {
+    onAdded: (name) => {
+      asNote.textContent = `Added ${name}.`;
+      openForm(false);
+      addBtn.focus();
+    },
+    onCancel: () => {
+      openForm(false);
+      addBtn.focus();
+    },
+  });
+  const addBtn = button("mlfm-asadd", "Add…", () => openForm(addForm.form.hidden), "Add feedback or an expectation to this trace");
+  asHead.append(asTitle, addBtn, asNote);
+  asPanel.append(asHead, asList, addForm.form);
+  /** @param {boolean} on */
+  function openForm(on) {
+    addForm.form.hidden = !on;
+    addBtn.setAttribute("aria-expanded", String(on));
+    if (on) {
+      asNote.textContent = "";
+      addForm.focus();
+    }
+  }
+  openForm(false);
+
+  function renderAssessments() {
+    const list = model.get("assessments") || [];
+    const spanName = (/** @type {string} */ id) => {
+      const i = indexOf.get(id);
+      return i === undefined ? undefined : String(spans.name[i]);
+    };
+    asList.replaceChildren(assessmentList(list, { spanName }));
+    tabOf.assessments.tab.textContent = list.length ? `Assessments (${list.length})` : "Assessments";
+    asChips.replaceChildren();
+    list.slice(0, HEADER_CHIPS).forEach((a) => {
+      const v = a.error ? "error" : verdict(a.value);
+      const scalar = ["string", "number", "boolean"].includes(typeof a.value);
+      const shown = a.error ? "error" : scalar ? String(a.value) : a.value === null || a.value === undefined ? "" : "…";
+      const chip = button(`mlfm-chip mlfm-aschip${v ? ` mlfm-verdict ${v}` : ""}`, "", () => {
+        setTab("assessments", true);
+        const item = [...asList.querySelectorAll("li[data-id]")].find((li) => /** @type {HTMLElement} */ (li).dataset.id === a.id);
+        if (item && item.scrollIntoView) item.scrollIntoView({ block: "nearest" });
+      }, "Show the assessments");
+      chip.append(h("span", "mlfm-aschipname", printable(a.name)), document.createTextNode(` ${v === "pass" ? "✓ " : v === "fail" ? "✗ " : ""}${clip(printable(shown), 24)}`));
+      asChips.append(chip);
+    });
+    if (list.length > HEADER_CHIPS) {
+      asChips.append(button("mlfm-link mlfm-asmore", `+${list.length - HEADER_CHIPS} more`, () => setTab("assessments", true)));
+    }
+  }
 
   function recompute() {
     visible = visibleRows(tree, collapsed, keep);
     spacer.style.height = `${visible.length * ROW}px`;
     const height = Math.min(visible.length * ROW + 2, 440);
     scroller.style.height = `${height}px`;
-    // The details pane scrolls within the tree's height (never less than 260 px), so
-    // selecting a span never makes the cells below jump.
-    pane.style.setProperty("--mlfm-pane-h", `${Math.max(height + 20, 260)}px`);
+    // The details pane is as tall as what it shows, up to the tree's height (never less than
+    // 480 px), and scrolls after that.
+    detail.style.setProperty("--mlfm-pane-max", `${Math.max(height + 64, 480)}px`);
   }
 
-  /** @param {number} i */
+  /** The name, the matched part in a <mark>. @param {number} i */
   function label(i) {
-    const text = String(spans.name[i]);
-    const el = h("span", "mlfm-label");
-    const at = query && hit && hit[i] ? text.toLowerCase().indexOf(query.toLowerCase()) : -1;
-    if (at < 0) {
-      el.textContent = text;
-      return el;
-    }
-    // the matched part in a <mark>, every piece still set as text
-    el.append(document.createTextNode(text.slice(0, at)));
-    el.append(h("mark", "", text.slice(at, at + query.length)));
-    el.append(document.createTextNode(text.slice(at + query.length)));
-    return el;
+    return marked(h("span", "mlfm-label"), String(spans.name[i]), query && hit && hit[i] ? query : "");
   }
 
   /** @param {number} i @param {number} pos */
   function row(i, pos) {
     const r = h("div", "mlfm-row");
     if (spans.status[i] === "ERROR") r.classList.add("err");
+    if (spans.status[i] === "UNENDED") r.classList.add("unended");
     if (i === selected) r.classList.add("sel");
     if (hit) r.classList.add(hit[i] ? "hit" : "ctx");
     r.style.top = `${pos * ROW}px`;
@@ -189,6 +352,8 @@ function render({ model, el }) {
     const tog = h("span", "mlfm-toggle", folds ? (collapsed[i] ? "▸" : "▾") : "");
     if (folds) tog.dataset.toggle = "1";
     name.append(tog, label(i));
+    const where = hit && hit[i] ? whereOf.get(i) : undefined;
+    if (where && PAYLOAD_WHERE.has(where)) name.append(h("span", "mlfm-where", `in ${where}`));
     if (spans.tokens[i]) name.append(h("span", "mlfm-tok", `${spans.tokens[i].toLocaleString()} tok`));
     if (folds && collapsed[i]) {
       name.append(h("span", "mlfm-dim mlfm-hidden", ` +${(end[i] - i - 1).toLocaleString()}`));
@@ -244,6 +409,9 @@ function render({ model, el }) {
       return;
     }
     selected = i;
+    setTab("span");
+    // keep the pane's height while the span loads, so the cells below do not jump twice
+    if (pane.offsetHeight) pane.style.minHeight = `${pane.offsetHeight}px`;
     pane.replaceChildren(h("div", "mlfm-dim mlfm-loading", `Loading ${spans.name[i]}…`));
     model.set("selected_span_id", spans.id[i]);
     model.save_changes();
@@ -267,10 +435,14 @@ function render({ model, el }) {
     }
     const needle = q.toLowerCase();
     const rows = [];
+    const where = [];
     for (let i = 0; i < n; i++) {
-      if (lowerNames[i].includes(needle) || lowerTypes[i].includes(needle)) rows.push(i);
+      if (lowerNames[i].includes(needle)) where.push("name");
+      else if (lowerTypes[i].includes(needle)) where.push("type");
+      else continue;
+      rows.push(i);
     }
-    return rows;
+    return { rows, where };
   }
 
   function applyFilter() {
@@ -289,8 +461,13 @@ function render({ model, el }) {
         found.push(i);
         for (let p = i; p >= 0 && !kept[p]; p = spans.parent[p]) kept[p] = 1;
       };
-      if (query) for (const i of searchRows || []) consider(i);
-      else for (let i = 0; i < n; i++) consider(i);
+      whereOf = new Map();
+      if (query) {
+        (searchRows || []).forEach((i, k) => {
+          if (searchWhere[k]) whereOf.set(i, searchWhere[k]);
+          consider(i);
+        });
+      } else for (let i = 0; i < n; i++) consider(i);
       hit = hits;
       keep = kept;
       matchList = found;
@@ -302,15 +479,31 @@ function render({ model, el }) {
       const pending = query && !answered ? " (searching text…)" : "";
       count.textContent = `${m.toLocaleString()}${more} match${m === 1 && !more ? "" : "es"}${pending}`;
     }
+    // each row says where it matched ("in outputs"); the counter's tooltip sums it up
+    count.title = whereSummary();
     prev.disabled = next.disabled = matchList.length === 0;
     recompute();
     paint();
+  }
+
+  /** "2 in name, 3 in outputs": where the matches are, so a payload match is never a mystery. */
+  function whereSummary() {
+    if (!query || !matchList.length) return "";
+    /** @type {Map<string, number>} */
+    const by = new Map();
+    for (const i of matchList) {
+      const w = whereOf.get(i);
+      if (w) by.set(w, (by.get(w) || 0) + 1);
+    }
+    if (!by.size) return "";
+    return [...by].map(([w, k]) => `${k.toLocaleString()} in ${w}`).join(", ");
   }
 
   function useAnswer() {
     const m = model.get("_matches") || {};
     if (query && m.query === query) {
       searchRows = m.rows || [];
+      searchWhere = m.where || [];
       capped = !!m.capped;
       answered = true;
       return true;
@@ -323,7 +516,9 @@ function render({ model, el }) {
     query = q;
     answered = false;
     capped = false;
-    searchRows = q ? localRows(q) : null;
+    const local = q ? localRows(q) : null;
+    searchRows = local ? local.rows : null;
+    searchWhere = local ? local.where : [];
     useAnswer();
     applyFilter();
   }
@@ -427,21 +622,46 @@ function render({ model, el }) {
     if (move.to !== selected) select(move.to);
   });
 
-  /** @param {string} label @param {import("./model").Payload | undefined} payload */
-  function block(label, payload) {
+  /**
+   * A raw payload (inputs, outputs) in the JSON viewer, inside a <details>: open when no
+   * content cards stand for it, or when the search matched in it.
+   * @param {string} label @param {import("./model").Payload | undefined} payload
+   * @param {{open: boolean, mark: string, cls: string, raw: boolean}} o
+   */
+  function rawBlock(label, payload, o) {
     if (!payload || !payload.size) return null;
-    const sec = h("div", "mlfm-sec");
-    const head = h("div", "mlfm-sechead", label);
-    if (payload.truncated) {
-      head.append(h("span", "mlfm-trunc", ` showing ${fmtSize(payload.text.length)} of ${fmtSize(payload.size)}`));
+    const sum = h("span", "mlfm-sechead");
+    sum.append(label);
+    if (o.raw) sum.append(h("span", "mlfm-dim mlfm-rawtag", " raw JSON"));
+    sum.append(h("span", "mlfm-dim mlfm-size", ` ${fmtSize(payload.size)}`));
+    if (payload.truncated) sum.append(h("span", "mlfm-trunc", ` showing ${fmtSize(payload.text.length)} of ${fmtSize(payload.size)}`));
+    return lazyDetails(`mlfm-sec mlfm-raw ${o.cls}`, sum, () => jsonView(payload.text, { mark: o.mark }), o.open);
+  }
+
+  /** @param {import("./model").Detail} d @param {string} mark @param {string} where */
+  function attributeBlocks(d, mark, where) {
+    const { own, internal, ownText } = splitAttributes(d.attributes, d.internal_attributes);
+    const parts = [];
+    const ownCount = ownText ? (own ? 1 : 0) : Object.keys(/** @type {object} */ (own)).length;
+    if (ownCount) {
+      const sum = h("span", "mlfm-sechead", "Attributes");
+      if (!ownText) sum.append(h("span", "mlfm-dim", ` ${ownCount}`));
+      parts.push(lazyDetails("mlfm-sec mlfm-attrs", sum, () => jsonView(own, { open: 1, mark }), true));
     }
-    sec.append(head, h("pre", "mlfm-pre", payload.text));
-    return sec;
+    const keys = Object.keys(internal);
+    if (keys.length) {
+      const sum = h("span", "mlfm-sechead", "MLflow attributes");
+      sum.append(h("span", "mlfm-dim", ` ${plural(keys.length, "mlflow.* key")}`));
+      const open = where === "attributes" && !!mark && JSON.stringify(internal).toLowerCase().includes(mark.toLowerCase());
+      parts.push(lazyDetails("mlfm-sec mlfm-internal", sum, () => jsonView(internal, { open: 1, mark }), open));
+    }
+    return parts;
   }
 
   function showDetail() {
     const d = model.get("_detail");
     if (!d || !d.span_id) return;
+    pane.style.minHeight = "";
     if (d.error) {
       pane.replaceChildren(h("div", "mlfm-error", d.error));
       return;
@@ -475,23 +695,29 @@ function render({ model, el }) {
     } else if (d.status === "ERROR" && d.status_message) {
       parts.push(h("div", "mlfm-exc", d.status_message));
     }
-    for (const [label, key] of /** @type {const} */ ([["Inputs", "inputs"], ["Outputs", "outputs"], ["Attributes", "attributes"]])) {
-      const b = block(label, d[key]);
+    // content cards first; the raw JSON they came from one click away
+    const cards = contentView(d.content);
+    const rich = !!cards && !cards.classList.contains("meta-only");
+    if (cards) parts.push(cards);
+    // a search that matched this span's payload opens that payload, the match marked
+    const where = query && i !== undefined && hit && hit[i] ? whereOf.get(i) || "" : "";
+    const mark = PAYLOAD_WHERE.has(where) ? query : "";
+    for (const [label, key] of /** @type {const} */ ([["Inputs", "inputs"], ["Outputs", "outputs"]])) {
+      const b = rawBlock(label, d[key], { open: !rich || (!!mark && where === key), mark: where === key ? mark : "", cls: `mlfm-${key}`, raw: rich });
       if (b) parts.push(b);
     }
+    parts.push(...attributeBlocks(d, where === "attributes" ? mark : "", where));
     const events = (d.events || []).filter((e) => !(d.exception && e.name === "exception"));
     if (events.length) {
       const sec = h("div", "mlfm-sec");
       sec.append(h("div", "mlfm-sechead", `Events (${events.length})`));
       for (const e of events) {
-        const det = h("details", "mlfm-event");
-        det.append(h("summary", "", e.name), h("pre", "mlfm-pre", e.attributes.text));
-        sec.append(det);
+        sec.append(lazyDetails("mlfm-event", e.name, () => jsonView(e.attributes.text, { open: 1 })));
       }
       parts.push(sec);
     }
     pane.replaceChildren(...parts);
-    pane.scrollTop = 0;
+    detail.scrollTop = 0;
   }
 
   function onSelected() {
@@ -514,13 +740,17 @@ function render({ model, el }) {
       "change:query": onQuery,
       "change:_matches": onMatches,
       "change:span_type_filter": onTypeFilter,
+      "change:assessments": renderAssessments,
     },
     recompute,
     paint,
+    renderAssessments,
   );
   if (model.get("selected_span_id")) {
     onSelected();
     showDetail();
+  } else if (n) {
+    select(0); // the root, as MLflow's trace UI opens
   }
 
   return () => {
