@@ -364,7 +364,7 @@ def trace_data(trace) -> TraceData:
         span_objects=[r[9] for r in order],
         unended=unended,
         problem=problem,
-        **_request_facts(trace, [r[9] for r in order]),
+        **_request_facts(trace, [r[9] for r in order], parents),
     )
 
 
@@ -381,13 +381,13 @@ def _innermost_only(values: list, parents: list[int]) -> None:
             values[i] = type(values[i])()
 
 
-def _request_facts(trace, spans: list) -> dict[str, Any]:
+def _request_facts(trace, spans: list, parents: list[int]) -> dict[str, Any]:
     """The trace's request/response content, its one-line texts and its assessments."""
     from mlflow_magics import content
 
     out: dict[str, Any] = {"assessments": content.assessments_of(trace.info)}
     try:
-        span = content.entry_span(spans) if spans else None
+        span = content.entry_span(spans, parents) if spans else None
         if span is None:
             return out
         inputs, outputs = raw_payloads(span)

@@ -4,6 +4,7 @@ cost and assessments."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -364,19 +365,36 @@ def test_text_tier_lines_fit_the_width_with_wide_characters():
         (0.00000483, "$0.0000048"),
         (0.00042, "$0.00042"),
         (0.012, "$0.012"),
-        (0.0996, "$0.10"),
+        (0.0996, "$0.1"),
         (0.53, "$0.53"),
-        (0.5, "$0.50"),
+        (0.5, "$0.5"),
         (0.999, "$1.00"),
         (1, "$1.00"),
         (1.234, "$1.23"),
         (12345.678, "$12,345.68"),
-        (1e-12, "$0.0000000000010"),
+        (1e-12, "$0.000000000001"),
     ],
 )
 def test_cost_is_a_plain_decimal(usd, text):
     assert format_cost(usd) == text
     assert "e" not in format_cost(usd)
+
+
+def test_the_widgets_print_every_cost_as_the_static_tiers_do():
+    """One rule in every tier: the widgets' lib/format.js, run by Node, against format_cost."""
+    import subprocess
+    from pathlib import Path
+
+    values = [0, 4.8e-06, 4.83e-06, 0.00042, 0.001, 0.012, 0.0996, 0.5, 0.999, 1.234, 12345.678]
+    script = (
+        "import('./lib/format.js').then((m) => "
+        f"console.log(JSON.stringify({json.dumps(values)}.map(m.cost))))"
+    )
+    widgets = Path(__file__).resolve().parent.parent / "widgets"
+    out = subprocess.run(
+        ["node", "-e", script], cwd=widgets, capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(out) == [format_cost(v) for v in values]
 
 
 def test_every_view_formats_cost_the_same_way():
