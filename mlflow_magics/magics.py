@@ -677,8 +677,14 @@ def _mlflow_refusal():
             "BAD_REQUEST",
         ):
             raise
-        reason = str(e.message).strip().splitlines()[0]
-        raise BadInput(f"MLflow refused: {reason}") from e
+        raise BadInput(f"MLflow refused: {_whole_reason(e.message)}") from e
+
+
+def _whole_reason(message: object, cap: int = 800) -> str:
+    """MLflow's whole refusal on one line: its "Correct example" (which names the keys it
+    wants) is the part that tells the user what to do, so it is kept, not cut at line one."""
+    text = " ".join(str(message).replace("```python", "").replace("```", "").split())
+    return text if len(text) <= cap else text[: cap - 1] + "…"
 
 
 @functools.lru_cache(maxsize=64)

@@ -108,3 +108,18 @@ def restart_span_clock(span) -> None:
     with contextlib.suppress(Exception):
         otel = span._span
         otel._start_time = time.time_ns()
+
+
+def price(model: str | None, usage: dict | None) -> float | None:
+    """Total cost in USD of one LLM call, priced the way MLflow's store prices a span it
+    receives (its model catalog); None when the model is unknown or pricing is unavailable."""
+    if not model or not usage:
+        return None
+    try:
+        from mlflow.tracing.utils import calculate_cost_by_model_and_token_usage
+
+        cost = calculate_cost_by_model_and_token_usage(model, usage)
+    except Exception:
+        return None
+    total = (cost or {}).get("total_cost")
+    return float(total) if isinstance(total, (int, float)) else None

@@ -351,8 +351,7 @@ def _as_predict(name: str, value: Any) -> Callable[..., Any]:
     if not callable(value):
         raise BadInput(
             f"--predict {name}: no function of that name in this notebook (it is a "
-            f"{type(value).__name__}, not a function, an agent or an object with a predict "
-            "method)."
+            f"{type(value).__name__})."
         )
     return value
 

@@ -26,6 +26,7 @@ OUTPUTS_KEY = "mlflow.spanOutputs"
 SPAN_TYPE_KEY = "mlflow.spanType"
 TOKEN_USAGE_KEY = "mlflow.chat.tokenUsage"
 COST_KEY = "mlflow.llm.cost"
+MODEL_KEY = "mlflow.llm.model"
 
 #: Longest span name or type kept in the span columns (the details pane has the rest).
 NAME_CAP = 300
@@ -148,6 +149,7 @@ def _span_rows(spans) -> list[tuple]:
                 span.get_attribute(TOKEN_USAGE_KEY),
                 _decode_cost(span.get_attribute(COST_KEY)),
                 span,
+                span.get_attribute(MODEL_KEY),
             )
             for span in spans
         ]
@@ -201,6 +203,7 @@ def _fast_span_rows(spans) -> list[tuple]:
             start = otel.start_time or 0
             end = otel.end_time or 0
         raw_type = attrs.get(SPAN_TYPE_KEY)
+        raw_usage = attrs.get(TOKEN_USAGE_KEY)
         span_type = types.get(raw_type)
         if span_type is None:
             span_type = types[raw_type] = _decode_str(raw_type)
@@ -214,9 +217,10 @@ def _fast_span_rows(spans) -> list[tuple]:
                 status,
                 start,
                 end,
-                attrs.get(TOKEN_USAGE_KEY),  # raw; decoded only where needed
+                raw_usage,  # decoded only where needed
                 _decode_cost(cost) if cost else 0.0,
                 span,
+                attrs.get(MODEL_KEY) if raw_usage else None,
             )
         )
     return rows
@@ -310,7 +314,7 @@ def trace_data(trace) -> TraceData:
     # a span still open when the trace was saved runs to the end of the trace
     durations = [max((r[6] or t_end) - r[5], 0) // 1000 / 1000 if r[5] else 0.0 for r in order]
     tokens = [_total_tokens(r[7]) if r[7] else 0 for r in order]
-    costs = [r[8] for r in order]
+    costs = [r[8] or (_priced(r[10], r[7]) if r[7] and r[10] else 0.0) for r in order]
     innermost = [bool(r[7]) for r in order]
     _innermost_only(innermost, parents)
     _innermost_only(tokens, parents)
@@ -366,6 +370,15 @@ def trace_data(trace) -> TraceData:
         problem=problem,
         **_request_facts(trace, [r[9] for r in order], parents),
     )
+
+
+def _priced(model: Any, usage: Any) -> float:
+    """The cost of an LLM call the store has not priced yet (a traced cell's spans, still in the
+    kernel: the store prices spans when it receives them), with MLflow's own pricing."""
+    from mlflow_magics.mlflow_internals import price
+
+    cost = price(_decode_str(model), _decode_usage(usage))
+    return cost or 0.0
 
 
 def _innermost_only(values: list, parents: list[int]) -> None:

@@ -192,11 +192,14 @@ class CellTracer:
                 attributes["mlflow_magics.execution_count"] = execution_count
             if request is not None:  # the one app call the cell makes (content.call_request)
                 attributes["mlflow_magics.request"] = request
+                attributes["mlflow_magics.cell_source"] = source
             with _TakeWarnings("mlflow.tracing.fluent") as mlflow_warnings:
                 span = mlflow.start_span_no_context(
                     options.name or DEFAULT_NAME,
                     span_type=options.span_type,
-                    inputs={"cell": source},
+                    # the app's request when the cell is one call of a notebook function
+                    # (MLflow's previews and UI then show the question), else the source
+                    inputs=request if request is not None else {"cell": source},
                     attributes=attributes,
                 )
             trace_id = getattr(span, "trace_id", None)

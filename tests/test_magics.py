@@ -297,6 +297,9 @@ def test_hostile_span_content_is_escaped_in_every_tier(shell):
 
 
 SAFE_TAGS = {"style", "div", "span", "b", "details", "summary", "pre", "i", "samp"}
+# Message text renders as safe markdown: these come from the renderer, never from the data.
+SAFE_TAGS |= {"p", "br", "strong", "em", "code", "ul", "ol", "li", "blockquote", "table"}
+SAFE_TAGS |= {"thead", "tbody", "tr", "th", "td", "del", "hr", "h1", "h2", "h3", "h4", "h5"}
 
 
 def _parse_html(markup: str) -> tuple[set[str], list[tuple[str, str | None]]]:
