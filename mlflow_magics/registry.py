@@ -378,6 +378,30 @@ def resolve_version(board: Board, value: Any) -> int:
 # -- reading ------------------------------------------------------------------------------
 
 
+#: Prompts whose aliases and latest version a listing reads (one registry call each).
+ALIASED_LISTED = 200
+
+
+def _prompt_entry(client, prompt, with_aliases: bool) -> Entry:
+    """A prompt as the listing shows it: with its aliases and latest version, as models are
+    (``search_prompts`` returns neither; the registered model behind an OSS prompt has both)."""
+    entry = Entry(prompt.name, prompt.description or "", updated_ms=prompt.creation_timestamp)
+    if not with_aliases:
+        return entry
+    try:
+        rm = client._get_registry_client().get_registered_model(prompt.name)
+    except Exception:
+        return entry
+    versions = [int(v.version) for v in (rm.latest_versions or [])]
+    return Entry(
+        entry.name,
+        entry.description,
+        latest=max(versions, default=None),
+        aliases={str(a): int(v) for a, v in (rm.aliases or {}).items()},
+        updated_ms=entry.updated_ms,
+    )
+
+
 def list_entries(client, kind: str, like: str | None = None) -> list[Entry]:
     """Every prompt / model (``like``: names containing it, or a LIKE pattern with % / _).
     On Databricks ``like`` must start with ``catalog.schema.``: prompt search is scoped to one
@@ -401,7 +425,8 @@ def list_entries(client, kind: str, like: str | None = None) -> list[Entry]:
                 filter_string=filter_string, max_results=PAGE, page_token=token
             )
             out.extend(
-                Entry(p.name, p.description or "", updated_ms=p.creation_timestamp) for p in page
+                _prompt_entry(client, p, with_aliases=not databricks and len(out) < ALIASED_LISTED)
+                for p in page
             )
         else:
             page = client.search_registered_models(

@@ -158,3 +158,16 @@ def test_mlflow_refusals_keep_their_correct_example(shell):
     with pytest.raises(Exception) as refused:
         shell.run("%%mlflow evaluate --data rows --predict agent\nexact")
     assert '"question"' in str(refused.value) or "'question'" in str(refused.value)
+
+
+def test_the_prompt_listing_shows_aliases_and_the_latest_version_as_models_do(shell):
+    """Before: `%mlflow prompts` listed names only, while `%mlflow models` had aliases."""
+    import mlflow.genai
+
+    mlflow.genai.register_prompt(name="qa-prompt", template="Answer {{q}}")
+    mlflow.genai.register_prompt(name="qa-prompt", template="Answer briefly {{q}}")
+    mlflow.genai.set_prompt_alias("qa-prompt", alias="production", version=1)
+    board = shell.run("%mlflow prompts")
+    line = next(ln for ln in board.to_text().splitlines() if "qa-prompt" in ln)
+    assert "production→v1" in line and "latest v2" in line
+    assert "latest → v2" in board.to_html()

@@ -307,6 +307,8 @@ class AliasBoard:
         if self.board is None:
             for e in self.entries[:LIST_CAP]:
                 aliases = ", ".join(f"{a}→v{v}" for a, v in sorted(e.aliases.items()))
+                if e.latest is not None:
+                    aliases = ", ".join(p for p in (aliases, f"latest v{e.latest}") if p)
                 lines.append(
                     f"  {clip(e.name, 60):<40}  {clip(e.description, 60)}  {aliases}".rstrip()
                 )
@@ -363,7 +365,11 @@ class AliasBoard:
                 "tr",
                 tag("td", tag("code", clip(e.name, 120))),
                 tag("td", clip(e.description, PREVIEW)),
-                tag("td", [_chip(a, v) for a, v in sorted(e.aliases.items())]),
+                tag(
+                    "td",
+                    [_chip(a, v) for a, v in sorted(e.aliases.items())],
+                    _chip("latest", e.latest) if e.latest is not None else "",
+                ),
             )
             for e in self.entries[:LIST_CAP]
         ]
