@@ -320,7 +320,7 @@ def pair_tool_results(msgs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if match is None and not call_id:
                 match = next((c for c in open_calls if "result" not in c), None)
             if match is not None and "result" not in match:
-                match["result"] = msg.get("text", "")
+                match["result"] = pretty(msg.get("text", ""))
                 if msg.get("error"):
                     match["error"] = True
                 continue

@@ -463,6 +463,8 @@ def run_evaluation(
             return
         row = record_from(item, feedbacks)
         _tag_request(row.trace_id, getattr(item, "inputs", None))
+        if not open_.is_set():  # interrupted while the tag was written: the row is not shown
+            return
         with lock:
             outcome.records.append(row)
         if on_record is not None:

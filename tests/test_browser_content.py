@@ -30,7 +30,7 @@ from test_browser import (
     run_cells,
     write_notebook,
 )
-from test_browser_frontend import THEMES, set_theme
+from test_browser_frontend import _CONTRAST, THEMES, set_theme
 
 pytestmark = pytest.mark.browser
 
@@ -43,7 +43,7 @@ QUESTION = (
 DOC_TEXT = "Paris is sunny in June; pack a hat."
 DOC_URI = "https://example.com/a"
 
-AGENT = '''\
+AGENT = """\
 import json
 import mlflow
 import openai
@@ -79,7 +79,7 @@ def agent(question: str) -> str:
             result = get_weather(**json.loads(call.function.arguments))
             messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
     raise RuntimeError("the model kept asking for tools")
-'''
+"""
 
 
 def cells(base_url: str, tag: str) -> list[str]:
@@ -110,8 +110,18 @@ _OVERFLOWING = """el => { const box = el.getBoundingClientRect(); const out = []
   return out.slice(0, 10); }"""
 
 
+def low_contrast(page, what: str) -> None:
+    """Every visible text of this notebook's views at 4.5:1 or better (WCAG AA)."""
+    roots = ".jp-OutputArea-output [class*='mlfm']:not([class*='mlfm'] *)"
+    measured = page.evaluate(_CONTRAST, roots)
+    assert len(measured) > 40, f"only {len(measured)} texts measured in {what}"
+    low = sorted((m for m in measured if m["ratio"] < 4.5), key=lambda m: m["ratio"])
+    assert not low, f"{len(low)} texts under 4.5:1 in {what}: {low[:8]}"
+
+
 def switch_theme(page, theme: str) -> None:
     """Settings > Theme > JupyterLab Light/Dark with the mouse, as a user switches it."""
+
     def item(label: str):
         return page.locator(".lm-Menu .lm-Menu-item").filter(
             has=page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(label)}$"))
@@ -214,12 +224,18 @@ def test_a_chat_trace_reads_as_cards_and_takes_a_persons_feedback(
     assert page.evaluate("window.__pwned") is None
     assert dialogs == []
 
-    # Screenshots of the chat span, light then dark.
+    # Screenshots of the chat span, light then dark: the top of the pane, then the reply; and
+    # every text of the cards reads at 4.5:1 or better in both themes.
     out = artifacts_dir()
-    view.scroll_into_view_if_needed()
-    view.screenshot(path=str(out / "content-chat-light.png"))
-    switch_theme(page, "dark")
-    view.screenshot(path=str(out / "content-chat-dark.png"))
+    for theme in ("light", "dark"):
+        if theme == "dark":
+            switch_theme(page, "dark")
+        detail.evaluate("el => { el.scrollTop = 0; }")
+        view.scroll_into_view_if_needed()
+        view.screenshot(path=str(out / f"content-chat-{theme}.png"))
+        pane.locator(".mlfm-divider").scroll_into_view_if_needed()
+        view.screenshot(path=str(out / f"content-chat-reply-{theme}.png"))
+        low_contrast(page, f"the chat span in {theme}")
 
     # The tool span: one tool card, named after the span, the result pretty too.
     rows.nth(3).click()
@@ -244,7 +260,7 @@ def test_a_chat_trace_reads_as_cards_and_takes_a_persons_feedback(
     assert link.inner_text() == DOC_URI
     assert link.get_attribute("target") == "_blank"
     assert {"noopener", "noreferrer"} <= set((link.get_attribute("rel") or "").split())
-    expect(docs.locator(".mlfm-docmeta")).to_contain_text("chunk_id=a-1")
+    expect(docs.locator(".mlfm-docmeta")).to_have_text("id=a-1")  # chunk_id is read as the id
     assert pane.evaluate(_BAD_LINKS) == []
 
     # The Assessments tab: add a feedback with the keyboard, see it listed.
@@ -291,19 +307,27 @@ def test_a_chat_trace_reads_as_cards_and_takes_a_persons_feedback(
 
     # Screenshots of the Assessments tab, dark then light; the chat span light at 800 px.
     view.screenshot(path=str(out / "content-assessments-dark.png"))
+    low_contrast(page, "the Assessments tab in dark")
     switch_theme(page, "light")
     view.screenshot(path=str(out / "content-assessments-light.png"))
+    low_contrast(page, "the Assessments tab in light")
 
     width = page.evaluate(
         "() => document.querySelector('.jp-OutputArea-output').getBoundingClientRect().width"
     )
-    page.set_viewport_size({"width": int(1400 - (width - 800)), "height": 900})
+    # tall enough that the whole view fits above the status bar in the screenshots
+    page.set_viewport_size({"width": int(1400 - (width - 800)), "height": 1400})
     page.wait_for_timeout(400)
     view.locator(".mlfm-tab-span").click()
     rows.nth(4).click()
     expect(title).to_have_text("Completions")
     view.screenshot(path=str(out / "content-chat-800px.png"))
     assert detail.evaluate(_OVERFLOWING) == []
+    # every span type reads whole in its column (CHAT_MODEL is the longest MLflow type)
+    cut = rows.locator(".mlfm-type").evaluate_all(
+        "els => els.filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)"
+    )
+    assert cut == [], f"span types cut off at 800 px: {cut}"
     as_tab.click()
     view.screenshot(path=str(out / "content-assessments-800px.png"))
     assert detail.evaluate(_OVERFLOWING) == []
