@@ -771,12 +771,8 @@ def preview(value: Any, cap: int = 300) -> str:
             reply = _plain_reply(value)
             text = query if query is not None else reply
         if text is None:
-            try:
-                text = json.dumps(value, ensure_ascii=False, default=str)
-            except (TypeError, ValueError):
-                text = str(value)
-    text = " ".join(text.split())
-    return text if len(text) <= cap else text[: cap - 1] + "…"
+            return short_value(value, cap)
+    return short_value(text, cap)
 
 
 # ----------------------------------------------------------------------------- assessments
@@ -857,6 +853,8 @@ def verdict(value: Any, error: Any = None) -> str | None:
 
 
 def short_value(value: Any, cap: int = 40) -> str:
+    """One line of at most ``cap`` characters: a string as it is, anything else as compact
+    JSON, whitespace runs collapsed."""
     if isinstance(value, str):
         text = value
     else:
