@@ -775,6 +775,19 @@ def preview(value: Any, cap: int = 300) -> str:
     return short_value(text, cap)
 
 
+def record_content(inputs: Any, outputs: Any, text_cap: int = 4000) -> dict[str, Any] | None:
+    """An evaluation record's request and response as a chat ``Content`` (for a grid row's
+    expanded view), messages cut to ``text_cap`` characters; None when neither side reads as
+    chat (the row's previews say it all)."""
+    found = span_content(None, jsonable(inputs) or inputs, jsonable(outputs) or outputs)
+    if not found or found.get("kind") != "chat":
+        return None
+    for side in ("input_messages", "output_messages"):
+        for msg in found.get(side) or []:
+            msg["text"] = _cap(msg.get("text") or "", text_cap)
+    return found
+
+
 # ----------------------------------------------------------------------------- assessments
 
 

@@ -360,6 +360,10 @@ def test_widget_rows_and_summary_follow_the_run(shell, judge):
     assert len(w.rows) == 4
     first_fail = next(r for r in w.rows if r["v"]["safety"][0] == "fail")
     assert FAIL_MARKER in first_fail["v"]["safety"][2]
+    # a question and its answer read as a conversation when the row opens
+    asked = first_fail["content"]["input_messages"][0]
+    assert asked["role"] == "user" and asked["text"] == first_fail["inputs"]
+    assert first_fail["content"]["output_messages"][0]["role"] == "assistant"
     w.act({"action": "open", "trace_id": first_fail["trace_id"]})
     assert w.error == "" and len(view.detail_children) == 1
     w.act({"action": "nope"})

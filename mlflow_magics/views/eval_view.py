@@ -460,11 +460,18 @@ def _verdict_cell(v: Verdict | None) -> Markup:
 
 
 def _row_payload(i: int, r: RecordScored) -> dict[str, Any]:
+    from mlflow_magics.content import record_content
+
+    try:
+        chat = record_content(r.inputs, r.outputs)
+    except Exception:  # a reading aid: the previews still show the record
+        chat = None
     return {
         "i": i,
         "trace_id": r.trace_id or "",
         "inputs": preview(r.inputs),
         "outputs": preview(r.outputs),
+        **({"content": chat} if chat else {}),
         "error": clip(r.error, RATIONALE_CAP) if r.error else "",
         "v": {
             name: [

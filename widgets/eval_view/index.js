@@ -7,6 +7,7 @@
 import { button, field, h, show } from "../lib/dom.js";
 import { widget } from "../lib/widget.js";
 import { emptyRow, setSort, sortHeader } from "../lib/table.js";
+import { contentView } from "../lib/content_view.js";
 import "./style.css";
 
 /** Sort order of verdict kinds when a scorer's failing rows come first. */
@@ -164,6 +165,9 @@ function render({ model, el }) {
         const dr = h("tr", "mlfm-ev-detail");
         const td = h("td");
         td.colSpan = names.length + 4;
+        // a chat record reads as its conversation: the request's messages, then the answer
+        const chat = r.content ? contentView(r.content) : null;
+        if (chat) td.append(chat);
         for (const name of names) {
           const v = r.v[name];
           if (!v) continue;

@@ -154,6 +154,31 @@ describe("evaluation grid", () => {
     expect(model.sent.at(-1)).toMatchObject({ action: "open", trace_id: "tr-x" });
     expect(el.querySelector(".mlfm-ev-act").classList.contains("mlfm-act")).toBe(true);
   });
+
+  it("shows a chat record's conversation as message cards when expanded", () => {
+    const content = {
+      kind: "chat",
+      input_messages: [{ role: "user", text: "Weather in Paris?" }],
+      output_messages: [
+        { role: "assistant", text: "", tool_calls: [{ name: "get_weather", arguments: '{\n  "city": "Paris"\n}', result: "sunny" }] },
+        { role: "assistant", text: `It is **sunny**. ${HOSTILE}` },
+      ],
+    };
+    const { el } = mount(evalView, {
+      header: { status: "done", done: 1, total: 1, elapsed: 1 },
+      scorers: [{ name: "ok", text: "1/1" }],
+      rows: [{ i: 0, trace_id: "tr-x", inputs: "Weather in Paris?", outputs: "It is sunny.", content, v: { ok: ["pass", "✓", "", null] } }],
+      note: "",
+      error: "",
+    });
+    expect(el.querySelector(".mlfm-msg")).toBe(null); // folded until the row opens
+    keydown(el.querySelector(".mlfm-ev-row"), "Enter");
+    const cards = [...el.querySelectorAll(".mlfm-msg")];
+    expect(cards.map((c) => c.classList.contains("role-user") || c.classList.contains("role-assistant"))).toEqual([true, true, true]);
+    expect(el.querySelector(".mlfm-ev-detail strong").textContent).toBe("sunny");
+    expect(el.querySelector(".mlfm-ev-detail").textContent).toContain("get_weather");
+    expect(el.querySelector("img, script")).toBe(null);
+  });
 });
 
 describe("dataset grid", () => {
