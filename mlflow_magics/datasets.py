@@ -244,7 +244,7 @@ def unfinished(trace: Any) -> str | None:
     """Why a trace can't be a record (a span never ended, so its response is unknown)."""
     state = getattr(getattr(trace.info, "state", None), "value", None)
     if state == "IN_PROGRESS":
-        return "still in progress"
+        return "never ended (its root span was never closed)"
     for span in trace.data.spans:
         if span.start_time_ns and not span.end_time_ns:
             return f"span {span.name!r} never ended"

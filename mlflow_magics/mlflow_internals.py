@@ -59,7 +59,14 @@ def wait_for_exports(timeout: float = 30.0) -> bool:
     try:
         processors = _processors()
         for p in processors:
-            if _batched(p):
+            condition = getattr(p, "_pending_on_end_condition", None)
+            if condition is not None:  # spans being ended right now reach the batch first
+                with condition:
+                    condition.wait_for(lambda p=p: p._pending_on_end_count == 0, timeout)
+            if getattr(p, "_batch_delegate", None) is not None:
+                # Always: the batch's worker may have taken spans off the queue and be handing
+                # them to the writer (nothing counted anywhere); flushing waits for that hand-off
+                # under the batch's lock, and costs microseconds when there is nothing.
                 p.force_flush(int(timeout * 1000))
         pending = sum(_queued(p) for p in processors)
     except Exception:

@@ -208,6 +208,19 @@ def test_a_trace_table_previews_the_question_and_the_answer(made):
     assert row.response_preview.startswith("Answer: ")
 
 
+def test_a_dataset_from_a_never_ended_trace_says_it_skipped_it(made):
+    """Before: `--from` dropped the trace silently."""
+    import mlflow
+
+    from mlflow_magics.datasets import add_traces
+
+    traces = [made["llama_index_stream"][1][-1][0], made["openai_chat"][1][-1][0]]
+    merged = add_traces(mlflow.MlflowClient(), "with-a-stream", traces, create=True)
+    assert merged.added == 1
+    assert "1 skipped: trace tr-" in merged.sentence()
+    assert "never ended" in merged.sentence()
+
+
 # -- the loop through the magics, keyed by the app's request ---------------------------------
 
 
