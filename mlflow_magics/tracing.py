@@ -12,6 +12,7 @@ on MLflow's asynchronous queue, never on the cell.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import sys
@@ -91,6 +92,33 @@ class FinishedCell:
         return self._trace
 
 
+def _record_error(span, error: BaseException) -> None:
+    """Status ERROR and an exception event. MLflow's ``record_exception`` takes only
+    ``Exception``s: a KeyboardInterrupt (Ctrl-C) or SystemExit is recorded by hand."""
+    if isinstance(error, Exception):
+        span.record_exception(error)
+        return
+    from mlflow.entities import SpanEvent, SpanStatus, SpanStatusCode
+
+    name = type(error).__name__
+    text = str(error) or ("interrupted" if isinstance(error, KeyboardInterrupt) else name)
+    span.add_event(
+        SpanEvent("exception", attributes={"exception.type": name, "exception.message": text})
+    )
+    span.set_status(SpanStatus(SpanStatusCode.ERROR, description=f"{name}: {text}"))
+
+
+def _unrecordable(value: Any) -> str | None:
+    """Why a list or dict can't be stored as JSON (a list that contains itself), or None."""
+    import json
+
+    try:
+        json.dumps(value, default=str)
+    except (ValueError, TypeError, RecursionError) as e:
+        return f"<{type(value).__name__} not recorded: {_short(e)}>"
+    return None
+
+
 def output_value(value: Any) -> Any:
     """What the root span records as the cell's output: JSON-like values as they are, pydantic
     models and dataclasses as their JSON (as MLflow's own spans store a ``ChatCompletion`` or
@@ -99,14 +127,17 @@ def output_value(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     if isinstance(value, (list, tuple, dict)) and len(value) <= 1000:
-        return value
+        return _unrecordable(value) or value
     if hasattr(value, "model_dump") or hasattr(value, "__dataclass_fields__"):
         from mlflow_magics.content import jsonable
 
         dumped = jsonable(value)
         if dumped is not None:
             return dumped
-    text = repr(value)
+    try:
+        text = repr(value)
+    except Exception as e:  # a __repr__ that raises: the cell's value is not the trace's failure
+        return f"<{type(value).__name__} object, not recorded: its repr raised {_short(e)}>"
     return text if len(text) <= OUTPUT_REPR_CAP else text[:OUTPUT_REPR_CAP] + "…"
 
 
@@ -239,19 +270,30 @@ class CellTracer:
         if cell is None:
             return None
         finished = None
+        span = cell.span
         try:
-            span = cell.span
             if error is not None:
-                span.record_exception(error)  # status ERROR plus an exception event
+                _record_error(span, error)
             else:
                 if value is not None:
                     span.set_outputs(output_value(value))
                 span.set_status("OK")
+        except Exception as e:  # recording failed: the span still ends below
+            self.warn(f"Tracing could not record the cell's result: {_short(e)}")
+            with contextlib.suppress(Exception):
+                span.set_outputs(f"<not recorded: {_short(e)}>")
+        # Whatever the cell did (raised, was interrupted, made an unrecordable value), the root
+        # span ends and leaves the context, or every later cell would nest under it and none
+        # would reach the store.
+        try:
             if _CELL_CONTEXT.get() is cell.marker:
                 from mlflow.tracing.provider import detach_span_from_context
 
                 detach_span_from_context(cell.token)
                 _CELL_CONTEXT.set(None)
+        except Exception as e:
+            self.warn(f"Tracing failed while closing the cell's span: {_short(e)}")
+        try:
             span.end(end_time_ns=cell.ended_ns)
             finished = FinishedCell(span.trace_id, cell.options, cell.internal, error)
             self.last = finished
