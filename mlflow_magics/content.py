@@ -676,22 +676,18 @@ def entry_span(spans: list[Any], parents: list[int] | None = None) -> Any:
     span or several, or when the cell's one call was recorded (:func:`cell_request`).
     ``parents`` (row → parent row, -1 for roots, as in ``TraceData``) saves reading every
     span's parent, which decodes a stored span: seconds at 50,000."""
-    if parents is not None:  # depth-first rows with parent indexes: no span is decoded
-        if not spans:
-            return None
-        root = spans[0]
-        if not _is_cell(root) or cell_request(root) is not None:
-            return root
-        children = [spans[i] for i, p in enumerate(parents) if p == 0]
-        return children[0] if len(children) == 1 else root
-    roots = [s for s in spans if not s.parent_id]
-    if not roots:
-        return None
-    root = roots[0]
-    if not _is_cell(root) or cell_request(root) is not None:
+    # With depth-first rows and parent indexes no span is decoded to find its parent.
+    if parents is not None:
+        root = spans[0] if spans else None
+    else:
+        root = next((s for s in spans if not s.parent_id), None)
+    if root is None or not _is_cell(root) or cell_request(root) is not None:
         return root
-    children = [s for s in spans if s.parent_id == root.span_id]
-    return children[0] if len(children) == 1 else root
+    if parents is not None:
+        kids = [spans[i] for i, p in enumerate(parents) if p == 0]
+    else:
+        kids = [s for s in spans if s.parent_id == root.span_id]
+    return kids[0] if len(kids) == 1 else root
 
 
 def cell_request(span: Any) -> dict[str, Any] | None:
