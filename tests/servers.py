@@ -258,6 +258,93 @@ def mlflow_server(postgres_uri: str, tmp_path_factory: pytest.TempPathFactory):
         _stop(proc)
 
 
+class ControlledServer:
+    """An ``mlflow server`` over this session's PostgreSQL that a test can kill, freeze (SIGSTOP:
+    it keeps accepting connections and never answers), thaw and restart on the same port."""
+
+    def __init__(self, postgres_uri: str, home: Path) -> None:
+        self.backend_store_uri = postgres_uri
+        self.home = home
+        self.artifact_root = home / "artifacts"
+        self.artifact_root.mkdir(exist_ok=True)
+        self.log_path = home / "server.log"
+        self.port = _free_port()
+        self.uri = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        self.frozen = False
+
+    def start(self) -> None:
+        cmd = [
+            _executable("mlflow"),
+            "server",
+            "--backend-store-uri", self.backend_store_uri,
+            "--default-artifact-root", str(self.artifact_root),
+            "--host", "127.0.0.1",
+            "--port", str(self.port),
+            "--workers", "1",
+        ]  # fmt: skip
+        self.proc = _start(cmd, self.log_path, cwd=self.home, env=_clean_env())
+        _wait_http_ok(
+            f"{self.uri}/health", self.proc, self.log_path, "mlflow server", MLFLOW_START_TIMEOUT
+        )
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: the port refuses connections at once."""
+        if self.proc is None:
+            return
+        self.thaw()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        self.proc = None
+
+    def freeze(self) -> None:
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGSTOP)
+        self.frozen = True
+
+    def thaw(self) -> None:
+        if self.proc is not None and self.frozen:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGCONT)
+        self.frozen = False
+
+    def restart(self) -> None:
+        self.kill()
+        self.start()
+
+    def ensure_running(self) -> None:
+        self.thaw()
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = None
+            self.start()
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.thaw()
+            _stop(self.proc)
+            self.proc = None
+
+
+@pytest.fixture(scope="session")
+def _controlled_server(postgres_uri: str, tmp_path_factory: pytest.TempPathFactory):
+    server = ControlledServer(postgres_uri, tmp_path_factory.mktemp("controlled-server"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def controlled_server(_controlled_server: ControlledServer) -> ControlledServer:
+    """The session's killable server, running and answering when the test starts (a test that
+    killed or froze it leaves the restart to the next one)."""
+    _controlled_server.ensure_running()
+    yield _controlled_server
+    _controlled_server.thaw()
+
+
 # --- JupyterLab ------------------------------------------------------------------------------
 
 
