@@ -7,10 +7,12 @@ import argparse
 import difflib
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from IPython.core.error import UsageError
 
+from mlflow_magics.errors import BadInput
 from mlflow_magics.trace_search import TraceQuery
 from mlflow_magics.tracing import TraceOptions, normalize_span_type
 
@@ -61,7 +63,14 @@ class HelpShown(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
+        message = _printable(_shorten_values(message)).rstrip(".")
         raise UsageError(f"{self.prog}: {message}. See `{self.prog} --help`.")
+
+    def _get_values(self, action: argparse.Action, arg_strings: list[str]):
+        # argparse drops "--" given as an option's own value (--name=--) and hands back [].
+        if action.option_strings and action.nargs is None and arg_strings == ["--"]:
+            self.error(f"argument {'/'.join(action.option_strings)}: expected one argument")
+        return super()._get_values(action, arg_strings)
 
     def exit(self, status: int = 0, message: str | None = None):
         if message:
@@ -77,7 +86,97 @@ def _parser(name: str, description: str, cell: bool = False) -> _Parser:
 def unknown_subcommand(name: str) -> UsageError:
     close = difflib.get_close_matches(name, list(SUBCOMMANDS), n=1, cutoff=0.5)
     hint = f" Did you mean `%mlflow {close[0]}`?" if close else ""
-    return UsageError(f"Unknown subcommand {name!r}.{hint} Run `%mlflow --help` for the list.")
+    shown = _shorten_values(repr(name))
+    return UsageError(f"Unknown subcommand {shown}.{hint} Run `%mlflow --help` for the list.")
+
+
+# -- values MLflow would refuse later, refused here first --------------------------------------
+
+#: The longest names and tags MLflow stores (tests/test_bad_input.py checks them against MLflow):
+#: a longer one is refused, or fails in a SQL store's column, only when a later cell writes it.
+TRACE_NAME_MAX = 4096  # mlflow.tracing.constant.MAX_CHARS_IN_TRACE_INFO_TAGS_VALUE
+TRACE_TAG_KEY_MAX = 250  # mlflow.utils.validation.MAX_TRACE_TAG_KEY_LENGTH
+TRACE_TAG_VALUE_MAX = 8000  # mlflow.utils.validation.MAX_TRACE_TAG_VAL_LENGTH (else cut)
+RUN_NAME_MAX = 250  # the runs.name column: String(250)
+DATASET_NAME_MAX = 255  # the evaluation_datasets.name column: String(255)
+EXPERIMENT_NAME_MAX = 500  # mlflow.utils.validation.MAX_EXPERIMENT_NAME_LENGTH
+#: Counts (``--max``, ``--page-size``, ``--max-workers``) end where a store's INTEGER does.
+WHOLE_MAX = 2**31 - 1
+
+_JUDGE_URI = re.compile(r"[A-Za-z][A-Za-z0-9_.+-]*:/+[^/\s].*")
+_LONG_VALUE = re.compile(r"'([^']{40})[^']{20,}'")
+
+
+def _printable(text: str) -> str:
+    """Control, line-break and bidi characters as visible escapes: a message stays one line
+    and cannot drive the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _shorten_values(message: str) -> str:
+    """A quoted value of thousands of characters, cut to its start in a message."""
+    return _LONG_VALUE.sub(lambda m: f"'{m[1]}…'", message)
+
+
+def _text(what: str, limit: int | None = None) -> Callable[[str], str]:
+    """An argparse type for a name: not blank, and no longer than MLflow keeps."""
+
+    def check(value: str) -> str:
+        if not value.strip():
+            raise argparse.ArgumentTypeError(f"{what} is empty")
+        if "\x00" in value:  # PostgreSQL refuses it in any text column
+            raise argparse.ArgumentTypeError(f"{what} holds a NUL character, which MLflow cannot store")
+        if limit is not None and len(value) > limit:
+            raise argparse.ArgumentTypeError(
+                f"{what} has {len(value):,} characters; MLflow takes at most {limit:,}"
+            )
+        return value
+
+    return check
+
+
+def _offer(action: argparse.Action, *words: str) -> argparse.Action:
+    """Words tab completion offers for a free-form argument (``last`` for a trace id)."""
+    action.completions = words  # type: ignore[attr-defined]
+    return action
+
+
+def _check_text(p: _Parser, flag: str, what: str, value: str, limit: int | None = None) -> str:
+    try:
+        return _text(what, limit)(value)
+    except argparse.ArgumentTypeError as e:
+        p.error(f"argument {flag}: {e}")
+        raise  # pragma: no cover - error() raises
+
+
+def _duration(value: str) -> str:
+    """``--last``: a duration such as 20m, read now so a bad one is refused before any search."""
+    from mlflow_magics.trace_search import parse_duration
+
+    try:
+        parse_duration(value)
+    except BadInput as e:
+        raise argparse.ArgumentTypeError(str(e).rstrip(".")) from None
+    return value
+
+
+def _judge_uri(value: str) -> str:
+    """``--judge``: MLflow's judge model form, ``provider:/model`` (or ``databricks``)."""
+    if value == "databricks" or _JUDGE_URI.fullmatch(value):
+        return value
+    raise argparse.ArgumentTypeError(
+        f"{value!r} is not a judge model URI; write it as provider:/model, e.g. "
+        "openai:/gpt-4o-mini, anthropic:/claude-sonnet-4, endpoints:/my-endpoint or databricks"
+    )
+
+
+def _check_filter(p: _Parser, text: str | None) -> None:
+    from mlflow_magics.trace_search import check_filter
+
+    try:
+        check_filter(text)
+    except BadInput as e:
+        p.error(str(e))
 
 
 @dataclass(frozen=True)
@@ -116,6 +215,22 @@ def _tag(value: str) -> tuple[str, str]:
     return key.strip(), val
 
 
+def _trace_tag(value: str) -> tuple[str, str]:
+    """A tag the trace will carry: also within MLflow's key and value lengths."""
+    key, val = _tag(value)
+    if "\x00" in value:  # PostgreSQL refuses it in any text column
+        raise argparse.ArgumentTypeError("the tag holds a NUL character, which MLflow cannot store")
+    for what, text, limit in (
+        ("key", key, TRACE_TAG_KEY_MAX),
+        ("value", val, TRACE_TAG_VALUE_MAX),
+    ):
+        if len(text) > limit:
+            raise argparse.ArgumentTypeError(
+                f"the tag {what} has {len(text):,} characters; MLflow takes at most {limit:,}"
+            )
+    return key, val
+
+
 def _span_type(value: str) -> str:
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", value.strip()):
         raise argparse.ArgumentTypeError(
@@ -125,7 +240,9 @@ def _span_type(value: str) -> str:
 
 
 def _add_trace_flags(p: _Parser) -> None:
-    p.add_argument("--name", help="root span name (default: cell)")
+    p.add_argument(
+        "--name", type=_text("the span name", TRACE_NAME_MAX), help="root span name (default: cell)"
+    )
     p.add_argument(
         "--span-type",
         type=_span_type,
@@ -135,7 +252,7 @@ def _add_trace_flags(p: _Parser) -> None:
     p.add_argument(
         "--tag",
         action="append",
-        type=_tag,
+        type=_trace_tag,
         default=[],
         metavar="KEY=VALUE",
         help="trace tag; repeat for more",
@@ -147,52 +264,90 @@ def _trace_options(ns: argparse.Namespace) -> TraceOptions:
     return TraceOptions(name=ns.name, span_type=ns.span_type, tags=dict(ns.tag), quiet=ns.quiet)
 
 
-def parse_connect(argv: list[str]) -> ConnectArgs:
+def _connect_parser() -> _Parser:
     p = _parser("connect", "Point MLflow at a tracking store; no URI means sqlite:///mlflow.db.")
     p.add_argument("uri", nargs="?", help="sqlite:///mlflow.db, http(s)://HOST:PORT, databricks, …")
-    p.add_argument("--experiment", help="experiment to use (created if missing)")
-    p.add_argument("--profile", help="Databricks config profile (with `databricks`)")
-    ns = p.parse_args(argv)
+    p.add_argument(
+        "--experiment",
+        type=_text("the experiment name", EXPERIMENT_NAME_MAX),
+        help="experiment to use (created if missing)",
+    )
+    p.add_argument(
+        "--profile",
+        type=_text("the profile name"),
+        help="Databricks config profile (with `databricks`)",
+    )
+    return p
+
+
+def parse_connect(argv: list[str]) -> ConnectArgs:
+    ns = _connect_parser().parse_args(argv)
     return ConnectArgs(ns.uri, ns.experiment, ns.profile)
 
 
-def parse_experiment(argv: list[str]) -> ExperimentArgs:
+def _experiment_parser() -> _Parser:
     p = _parser("experiment", "Set the active experiment, creating it if missing.")
     p.add_argument("name", nargs="+", help="experiment name (spaces allowed)")
+    return p
+
+
+def parse_experiment(argv: list[str]) -> ExperimentArgs:
+    p = _experiment_parser()
     ns = p.parse_args(argv)
-    return ExperimentArgs(" ".join(ns.name))
+    name = " ".join(ns.name)
+    _check_text(p, "name", "the experiment name", name, EXPERIMENT_NAME_MAX)
+    return ExperimentArgs(name)
+
+
+def _trace_parser() -> _Parser:
+    p = _parser("trace", "Run the cell inside one root span and show its trace.", cell=True)
+    _add_trace_flags(p)
+    return p
 
 
 def parse_trace(argv: list[str]) -> TraceOptions:
-    p = _parser("trace", "Run the cell inside one root span and show its trace.", cell=True)
-    _add_trace_flags(p)
-    return _trace_options(p.parse_args(argv))
+    return _trace_options(_trace_parser().parse_args(argv))
 
 
-def parse_autotrace(argv: list[str]) -> AutotraceArgs:
+def _autotrace_parser() -> _Parser:
     p = _parser("autotrace", "Trace every following cell (on) or stop (off).")
     p.add_argument("state", choices=["on", "off"], help="on or off")
     _add_trace_flags(p)
-    ns = p.parse_args(argv)
+    return p
+
+
+def parse_autotrace(argv: list[str]) -> AutotraceArgs:
+    ns = _autotrace_parser().parse_args(argv)
     return AutotraceArgs(ns.state == "on", _trace_options(ns))
 
 
-def parse_show(argv: list[str]) -> ShowArgs:
+def _show_parser() -> _Parser:
     p = _parser("show", "Show the trace view for a trace id, or `last`.")
-    p.add_argument("trace_id", nargs="?", default="last", help="a trace id, or last (default)")
-    ns = p.parse_args(argv)
+    _offer(
+        p.add_argument("trace_id", nargs="?", default="last", help="a trace id, or last (default)"),
+        "last",
+    )
+    return p
+
+
+def parse_show(argv: list[str]) -> ShowArgs:
+    ns = _show_parser().parse_args(argv)
     return ShowArgs(ns.trace_id)
 
 
-def parse_diff(argv: list[str]) -> DiffArgs:
+def _diff_parser() -> _Parser:
     p = _parser(
         "diff",
         "Compare two traces: span trees aligned by path, A as the baseline. "
         "(`%mlflow diff prompt|model NAME V1 V2` compares two versions.)",
     )
-    p.add_argument("trace_a", help="the baseline trace id, or last")
-    p.add_argument("trace_b", help="the trace to compare with it, or last")
-    ns = p.parse_args(argv)
+    _offer(p.add_argument("trace_a", help="the baseline trace id, or last"), "last")
+    _offer(p.add_argument("trace_b", help="the trace to compare with it, or last"), "last")
+    return p
+
+
+def parse_diff(argv: list[str]) -> DiffArgs:
+    ns = _diff_parser().parse_args(argv)
     return DiffArgs(ns.trace_a, ns.trace_b)
 
 
@@ -202,33 +357,26 @@ class TracesArgs:
     page_size: int
 
 
-#: ``%mlflow traces`` flags that take a value (their quotes are read the shell way).
-_TRACES_VALUE_FLAGS = frozenset(
-    (
-        "--last",
-        "--max",
-        "--name",
-        "--status",
-        "--tag",
-        "--order-by",
-        "--experiment",
-        "--page-size",
-        "--traces",
-    )
-)
-
-
 def _positive_int(value: str) -> int:
     try:
         number = int(value)
     except ValueError:
         number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 1")
+    if not 1 <= number <= WHOLE_MAX:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a whole number from 1 to {WHOLE_MAX:,}"
+        )
     return number
 
 
-def _traces_words(line: str) -> list[str]:
+def _value_flags(p: _Parser) -> frozenset[str]:
+    """The parser's flags that take exactly one value (its quotes are read the shell way)."""
+    return frozenset(
+        flag for action in p._actions if action.nargs is None for flag in action.option_strings
+    )
+
+
+def _traces_words(line: str, value_flags: frozenset[str]) -> list[str]:
     """Split a ``%mlflow traces`` line keeping the FILTER's own quotes (``trace.name = 'x'``
     must reach MLflow quoted); flag values are unquoted as a shell would."""
     words: list[str] = []
@@ -260,7 +408,7 @@ def _traces_words(line: str) -> list[str]:
         elif word.startswith("--"):
             flag, eq, _ = word.partition("=")
             out.append(_unquote(word) if eq else word)
-            value_next = not eq and flag in _TRACES_VALUE_FLAGS
+            value_next = not eq and flag in value_flags
         else:
             out.append(word)
     return out
@@ -271,8 +419,7 @@ def _unquote(word: str) -> str:
     return parts[0] if len(parts) == 1 else word
 
 
-def parse_traces(line: str) -> TracesArgs:
-    """Parse the raw text after ``%mlflow traces`` (raw, so FILTER keeps its quotes)."""
+def _traces_parser() -> _Parser:
     p = _parser(
         "traces",
         "Search traces (no spans) and show them as a table: page, sort, filter, select, open, "
@@ -290,7 +437,9 @@ def parse_traces(line: str) -> TracesArgs:
         metavar="FILTER",
         help="e.g. trace.status = 'ERROR' AND tag.env = 'prod' (quote it or not)",
     )
-    p.add_argument("--last", metavar="D", help="only traces newer than D: 30s, 20m, 2h, 7d")
+    p.add_argument(
+        "--last", type=_duration, metavar="D", help="only traces newer than D: 30s, 20m, 2h, 7d"
+    )
     p.add_argument(
         "--max",
         dest="max_results",
@@ -298,7 +447,9 @@ def parse_traces(line: str) -> TracesArgs:
         metavar="N",
         help="browse at most N matches",
     )
-    p.add_argument("--name", help="trace name (its root span's name)")
+    p.add_argument(
+        "--name", type=_text("the trace name"), help="trace name (its root span's name)"
+    )
     p.add_argument("--status", type=str.upper, choices=["OK", "ERROR"], help="OK or ERROR")
     p.add_argument(
         "--tag",
@@ -312,16 +463,28 @@ def parse_traces(line: str) -> TracesArgs:
         "--order-by",
         action="append",
         default=[],
+        type=_text("the order"),
         metavar="EXPR",
         help="e.g. 'execution_time_ms DESC'; repeat for more (default: newest first)",
     )
-    p.add_argument("--experiment", help="experiment name (default: the active experiment)")
+    p.add_argument(
+        "--experiment",
+        type=_text("the experiment name"),
+        help="experiment name (default: the active experiment)",
+    )
     p.add_argument(
         "--page-size", type=_positive_int, default=25, metavar="N", help="rows per page (25)"
     )
-    ns = p.parse_intermixed_args(_traces_words(line))
+    return p
+
+
+def parse_traces(line: str) -> TracesArgs:
+    """Parse the raw text after ``%mlflow traces`` (raw, so FILTER keeps its quotes)."""
+    p = _traces_parser()
+    ns = p.parse_intermixed_args(_traces_words(line, _value_flags(p)))
     words = ns.filter
     text = _unquote(words[0]) if len(words) == 1 else " ".join(words)
+    _check_filter(p, text)
     query = TraceQuery(
         filter=text or None,
         last=ns.last,
@@ -345,8 +508,7 @@ class DatasetArgs:
     traces: str | None = None
 
 
-def parse_dataset(line: str) -> DatasetArgs:
-    """Parse the raw text after ``%mlflow dataset`` (raw, so ``--from FILTER`` keeps quotes)."""
+def _dataset_parser() -> _Parser:
     p = _parser(
         "dataset",
         "Build an evaluation dataset from traces, or show one. Records take the root span's "
@@ -374,12 +536,20 @@ def parse_dataset(line: str) -> DatasetArgs:
         help="a variable: a trace table (its selection, else its matches), a DataFrame from "
         "mlflow.search_traces, or a list of trace ids",
     )
-    p.add_argument("--last", metavar="D", help="with --from: only traces newer than D (7d)")
+    p.add_argument(
+        "--last", type=_duration, metavar="D", help="with --from: only traces newer than D (7d)"
+    )
     p.add_argument(
         "--max", dest="max_results", type=_positive_int, metavar="N", help="at most N traces"
     )
-    ns = p.parse_args(_traces_words(line))
-    name = _unquote(ns.name)
+    return p
+
+
+def parse_dataset(line: str) -> DatasetArgs:
+    """Parse the raw text after ``%mlflow dataset`` (raw, so ``--from FILTER`` keeps quotes)."""
+    p = _dataset_parser()
+    ns = p.parse_args(_traces_words(line, _value_flags(p)))
+    name = _check_text(p, "NAME", "the dataset name", _unquote(ns.name), DATASET_NAME_MAX)
     if ns.action == "show":
         if ns.filter or ns.traces or ns.last or ns.max_results:
             p.error("show takes only NAME")
@@ -391,17 +561,27 @@ def parse_dataset(line: str) -> DatasetArgs:
     text = None
     if ns.filter is not None:
         text = _unquote(ns.filter[0]) if len(ns.filter) == 1 else " ".join(ns.filter)
+        if not text.strip():
+            p.error("argument --from: the filter is empty; give one, or `all` for every trace")
         text = None if text.strip().lower() in ("all", "*") else text
+        _check_filter(p, text)
     return DatasetArgs(ns.action, name, text, ns.last, ns.max_results, ns.traces)
+
+
+def _datasets_parser() -> _Parser:
+    p = _parser("datasets", "List evaluation datasets of every age, newest update first.")
+    p.add_argument(
+        "--name-like",
+        type=_text("the pattern"),
+        metavar="PATTERN",
+        help="names containing PATTERN (or a LIKE pattern: qa_%%)",
+    )
+    return p
 
 
 def parse_datasets(argv: list[str]) -> str | None:
     """``%mlflow datasets [--name-like PATTERN]`` → the pattern (None: every dataset)."""
-    p = _parser("datasets", "List evaluation datasets of every age, newest update first.")
-    p.add_argument(
-        "--name-like", metavar="PATTERN", help="names containing PATTERN (or a LIKE pattern: qa_%%)"
-    )
-    return p.parse_args(argv).name_like
+    return _datasets_parser().parse_args(argv).name_like
 
 
 @dataclass(frozen=True)
@@ -414,9 +594,7 @@ class EvaluateArgs:
     scorers: str | None = None
 
 
-def parse_evaluate(argv: list[str], cell: bool) -> EvaluateArgs:
-    """``%%mlflow evaluate --data D [--predict FN] …`` with scorers in the body, or the line
-    form with ``--scorers "Safety(), my_scorer"``."""
+def _evaluate_parser(cell: bool) -> _Parser:
     p = _parser(
         "evaluate",
         "Run scorers over data with mlflow.genai.evaluate, watching rows arrive. As a cell "
@@ -432,18 +610,26 @@ def parse_evaluate(argv: list[str], cell: bool) -> EvaluateArgs:
     p.add_argument(
         "--data",
         required=True,
+        type=_text("the data"),
         metavar="NAME|VAR",
         help="a variable (DatasetView, EvaluationDataset, DataFrame, list of records, "
         "TraceTable) or the name of an evaluation dataset",
     )
     p.add_argument(
         "--predict",
+        type=_text("the predict function"),
         metavar="FN",
         help="a function of the record's inputs; without it, the outputs in the data are scored",
     )
-    p.add_argument("--run-name", metavar="R", help="name of the MLflow run (default: MLflow's)")
+    p.add_argument(
+        "--run-name",
+        type=_text("the run name", RUN_NAME_MAX),
+        metavar="R",
+        help="name of the MLflow run (default: MLflow's)",
+    )
     p.add_argument(
         "--judge",
+        type=_judge_uri,
         metavar="MODEL_URI",
         help="judge model for the built-in LLM judges not given one (openai:/gpt-4o-mini)",
     )
@@ -454,7 +640,19 @@ def parse_evaluate(argv: list[str], cell: bool) -> EvaluateArgs:
         help="records evaluated at once (default: MLflow's 10, or 6 on a SQLite store, whose "
         "single writer stalls with more)",
     )
-    p.add_argument("--scorers", metavar="EXPRS", help="line form: comma-separated scorers")
+    p.add_argument(
+        "--scorers",
+        type=_text("the scorer list"),
+        metavar="EXPRS",
+        help="line form: comma-separated scorers",
+    )
+    return p
+
+
+def parse_evaluate(argv: list[str], cell: bool) -> EvaluateArgs:
+    """``%%mlflow evaluate --data D [--predict FN] …`` with scorers in the body, or the line
+    form with ``--scorers "Safety(), my_scorer"``."""
+    p = _evaluate_parser(cell)
     ns = p.parse_args(argv)
     if cell and ns.scorers is not None:
         p.error("list the scorers in the cell body, or use --scorers on one line, not both")
@@ -472,8 +670,7 @@ class CompareArgs:
     experiment: str | None = None
 
 
-def parse_compare(argv: list[str]) -> CompareArgs:
-    """``%mlflow compare RUN_A RUN_B [--experiment NAME]``."""
+def _compare_parser() -> _Parser:
     p = _parser(
         "compare",
         "Compare two evaluation runs per record, A as the baseline: regressions first. A run "
@@ -483,15 +680,25 @@ def parse_compare(argv: list[str]) -> CompareArgs:
     p.add_argument("run_a", metavar="RUN_A", help="the baseline run: id, name or variable")
     p.add_argument("run_b", metavar="RUN_B", help="the run compared with it: id, name or variable")
     p.add_argument(
-        "--experiment", help="experiment whose run names to look in (default: the active one)"
+        "--experiment",
+        type=_text("the experiment name"),
+        help="experiment whose run names to look in (default: the active one)",
     )
-    ns = p.parse_args(argv)
+    return p
+
+
+def parse_compare(argv: list[str]) -> CompareArgs:
+    """``%mlflow compare RUN_A RUN_B [--experiment NAME]``."""
+    ns = _compare_parser().parse_args(argv)
     return CompareArgs(ns.run_a, ns.run_b, ns.experiment)
 
 
+def _status_parser() -> _Parser:
+    return _parser("status", "Show where MLflow data goes now.")
+
+
 def parse_status(argv: list[str]) -> None:
-    p = _parser("status", "Show where MLflow data goes now.")
-    p.parse_args(argv)
+    _status_parser().parse_args(argv)
 
 
 # -- alias board ----------------------------------------------------------------------------
@@ -524,8 +731,7 @@ class VersionDiffArgs:
     version_b: str
 
 
-def parse_board(kind: str, argv: list[str]) -> BoardArgs:
-    """``%mlflow prompts|models [NAME] [--like PATTERN]``."""
+def _board_parser(kind: str) -> _Parser:
     p = _parser(
         f"{kind}s",
         f"The alias board: every {kind} (or those whose name contains PATTERN), or one {kind}'s "
@@ -534,18 +740,24 @@ def parse_board(kind: str, argv: list[str]) -> BoardArgs:
     p.add_argument("name", nargs="?", metavar="NAME", help=f"one {kind}: its versions and aliases")
     p.add_argument(
         "--like",
+        type=_text("the pattern"),
         metavar="PATTERN",
         help="names containing PATTERN (or a LIKE pattern: qa_%%); on Databricks "
         "CATALOG.SCHEMA[.PATTERN]",
     )
+    return p
+
+
+def parse_board(kind: str, argv: list[str]) -> BoardArgs:
+    """``%mlflow prompts|models [NAME] [--like PATTERN]``."""
+    p = _board_parser(kind)
     ns = p.parse_args(argv)
     if ns.name and ns.like:
         p.error("give NAME or --like, not both")
     return BoardArgs(kind, ns.name, ns.like)
 
 
-def parse_alias(argv: list[str]) -> AliasArgs:
-    """``%mlflow alias prompt|model NAME ALIAS VERSION [--gate [--force]] | --delete | --undo``."""
+def _alias_parser() -> _Parser:
     p = _parser(
         "alias",
         "Move an alias to a version and print before → after; every move is recorded (who, "
@@ -563,6 +775,12 @@ def parse_alias(argv: list[str]) -> AliasArgs:
     p.add_argument("--force", action="store_true", help="with --gate: move anyway, recorded")
     p.add_argument("--delete", action="store_true", help="remove ALIAS (no VERSION)")
     p.add_argument("--undo", action="store_true", help="move ALIAS back to where it was")
+    return p
+
+
+def parse_alias(argv: list[str]) -> AliasArgs:
+    """``%mlflow alias prompt|model NAME ALIAS VERSION [--gate [--force]] | --delete | --undo``."""
+    p = _alias_parser()
     ns = p.parse_args(argv)
     if ns.delete and ns.undo:
         p.error("--delete and --undo do not go together")
@@ -576,8 +794,7 @@ def parse_alias(argv: list[str]) -> AliasArgs:
     return AliasArgs(ns.kind, ns.name, ns.alias, ns.version, ns.gate, ns.force, ns.delete, ns.undo)
 
 
-def parse_version_diff(argv: list[str]) -> VersionDiffArgs:
-    """``%mlflow diff prompt|model NAME V1 V2``."""
+def _version_diff_parser() -> _Parser:
     p = _parser(
         "diff",
         "Compare two versions of a prompt (template lines, model config, response format) or a "
@@ -585,35 +802,125 @@ def parse_version_diff(argv: list[str]) -> VersionDiffArgs:
     )
     p.add_argument("kind", choices=["prompt", "model"], help="prompt or model")
     p.add_argument("name", metavar="NAME", help="the prompt or registered model")
-    p.add_argument("version_a", metavar="V1", help="baseline version (number, alias or latest)")
-    p.add_argument("version_b", metavar="V2", help="version to compare with it")
-    ns = p.parse_args(argv)
+    _offer(
+        p.add_argument("version_a", metavar="V1", help="baseline version (number, alias or latest)"),
+        "latest",
+    )
+    _offer(p.add_argument("version_b", metavar="V2", help="version to compare with it"), "latest")
+    return p
+
+
+def parse_version_diff(argv: list[str]) -> VersionDiffArgs:
+    """``%mlflow diff prompt|model NAME V1 V2``."""
+    ns = _version_diff_parser().parse_args(argv)
     return VersionDiffArgs(ns.kind, ns.name, ns.version_a, ns.version_b)
 
 
-#: Flags per subcommand, for tab completion.
-FLAGS: dict[str, list[str]] = {
-    "connect": ["--experiment", "--profile", "--help"],
-    "experiment": ["--help"],
-    "trace": ["--name", "--span-type", "--tag", "--quiet", "--help"],
-    "autotrace": ["on", "off", "--name", "--span-type", "--tag", "--quiet", "--help"],
-    "show": ["last", "--help"],
-    "diff": ["last", "prompt", "model", "--help"],
-    "traces": [*sorted(_TRACES_VALUE_FLAGS), "--help"],
-    "status": ["--help"],
-    "dataset": ["create", "add", "show", "--from", "--traces", "--last", "--max", "--help"],
-    "datasets": ["--name-like", "--help"],
-    "evaluate": [
-        "--data",
-        "--predict",
-        "--run-name",
-        "--judge",
-        "--max-workers",
-        "--scorers",
-        "--help",
-    ],
-    "prompts": ["--like", "--help"],
-    "models": ["--like", "--help"],
-    "alias": ["prompt", "model", "--gate", "--force", "--delete", "--undo", "--help"],
-    "compare": ["--experiment", "--help"],
+# -- tab completion: read from the parsers above ----------------------------------------------
+
+#: Each line subcommand's parsers. Where there are several, as for ``diff``, the first whose
+#: positional choices fit the words typed is the one the magic routes to.
+LINE_PARSERS: dict[str, tuple[Callable[[], _Parser], ...]] = {
+    "status": (_status_parser,),
+    "connect": (_connect_parser,),
+    "experiment": (_experiment_parser,),
+    "autotrace": (_autotrace_parser,),
+    "show": (_show_parser,),
+    "diff": (_version_diff_parser, _diff_parser),
+    "traces": (_traces_parser,),
+    "dataset": (_dataset_parser,),
+    "datasets": (_datasets_parser,),
+    "evaluate": (lambda: _evaluate_parser(cell=False),),
+    "prompts": (lambda: _board_parser("prompt"),),
+    "models": (lambda: _board_parser("model"),),
+    "alias": (_alias_parser,),
+    "compare": (_compare_parser,),
 }
+#: The ``%%mlflow`` cell subcommands' parsers.
+CELL_PARSERS: dict[str, tuple[Callable[[], _Parser], ...]] = {
+    "trace": (_trace_parser,),
+    "evaluate": (lambda: _evaluate_parser(cell=True),),
+}
+
+
+def completions(line: str) -> list[str]:
+    """What may come next on ``line`` (the text up to the cursor, ``%mlflow …`` or
+    ``%%mlflow …``): subcommands, then the chosen parser's flags, the choices of the
+    positional argument due next, or the choices of the flag whose value is due."""
+    from IPython.utils.process import arg_split
+
+    words = arg_split(line, posix=True, strict=False)  # tolerates an unclosed quote
+    if not words:
+        return []
+    table = CELL_PARSERS if words[0].startswith("%%") else LINE_PARSERS
+    typed = words[1:] if line[-1:].isspace() else words[1:-1]
+    if not typed:
+        return list(table)
+    builders = table.get(typed[0])
+    if builders is None:
+        return []
+    found: list[str] = []
+    for parser in _parsers_for([b() for b in builders], typed[1:]):
+        for word in _next_words(parser, typed[1:]):
+            if word not in found:
+                found.append(word)
+    return found
+
+
+def _parsers_for(parsers: list[_Parser], words: list[str]) -> list[_Parser]:
+    """The parsers whose positional choices the words typed fit: every one before any
+    positional is typed, else the first (the one the magic routes to)."""
+    if len(parsers) == 1 or not any(_positionals_typed(p, words) for p in parsers):
+        return parsers
+    for parser in parsers:
+        if _walk(parser, words) is not None:
+            return [parser]
+    return []
+
+
+def _positionals_typed(parser: _Parser, words: list[str]) -> int:
+    state = _walk(parser, words)
+    return state[1] if state is not None else 0
+
+
+def _walk(parser: _Parser, words: list[str]) -> tuple[argparse.Action | None, int] | None:
+    """``(flag whose value is due, positional words typed)`` after ``words``, or None when
+    a typed positional is not one of its argument's choices."""
+    options = parser._option_string_actions
+    positionals = [a for a in parser._actions if not a.option_strings]
+    due: argparse.Action | None = None
+    greedy = False  # after a flag of nargs "+" / "*": its values run to the next flag
+    count = 0
+    for word in words:
+        flag = word.partition("=")[0]
+        if word.startswith("-") and flag in options:
+            action = options[flag]
+            due = None if "=" in word or action.nargs == 0 else action
+            greedy = due is not None and action.nargs in ("+", "*")
+            continue
+        if due is not None:
+            due = None if not greedy else due
+            continue
+        index = min(count, len(positionals) - 1) if positionals else -1
+        if index >= 0:
+            action = positionals[index]
+            if action.choices is not None and word not in action.choices:
+                return None
+        count += 1
+    return (None if greedy else due), count
+
+
+def _next_words(parser: _Parser, words: list[str]) -> list[str]:
+    state = _walk(parser, words)
+    if state is None:
+        return []
+    due, count = state
+    if due is not None:
+        return [*(due.choices or ()), *getattr(due, "completions", ())]
+    out: list[str] = []
+    positionals = [a for a in parser._actions if not a.option_strings]
+    if count < len(positionals):
+        action = positionals[count]
+        out.extend([*(action.choices or ()), *getattr(action, "completions", ())])
+    flags = [f for a in parser._actions for f in a.option_strings if f.startswith("--")]
+    return out + sorted(flags, key=lambda flag: flag == "--help")  # --help last

@@ -178,7 +178,8 @@ def run_id_of(value: Any) -> str | None:
 
 
 def resolve_run(client, ref: str, experiment_id: str) -> RunRef:
-    """The run ``ref`` names: a run id (any experiment), else a run name in ``experiment_id``."""
+    """The run ``ref`` names: a run id (any experiment), else a run name in ``experiment_id``
+    (the newest run of that name)."""
     from mlflow.exceptions import MlflowException
 
     ref = ref.strip()
@@ -191,13 +192,10 @@ def resolve_run(client, ref: str, experiment_id: str) -> RunRef:
             if e.error_code not in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
                 raise
     runs = _runs_named(client, ref, experiment_id)
-    if len(runs) == 1:
+    if runs:
+        # Newest first: a notebook run again makes a second run of each name, and the name
+        # means the run just made (the view labels each side with its run id).
         return _ref(runs[0])
-    if len(runs) > 1:
-        ids = ", ".join(r.info.run_id for r in runs[:10])
-        raise BadInput(
-            f"{len(runs)} runs in this experiment are named {ref!r} ({ids}); pass a run id."
-        )
     names = _run_names(client, experiment_id)
     close = difflib.get_close_matches(ref, names, n=1, cutoff=0.5)
     hint = f" Did you mean {close[0]!r}?" if close else ""

@@ -7,6 +7,7 @@ sentence, which the magic layer turns into a ``UsageError``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import threading
@@ -46,23 +47,35 @@ def normalize_uri(uri: str | None) -> str:
     uri = uri.strip().strip("'\"")
     if uri == "databricks" or uri.startswith("databricks://"):
         return uri
-    parsed = urlparse(uri)
+    shown = _shown_uri(uri)
+    if not uri.isprintable():
+        raise BadInput(
+            f"Tracking URI {shown} holds a control character; type the URI again without it."
+        )
+    try:
+        parsed = urlparse(uri)
+        parsed.hostname  # noqa: B018 - raises on a malformed [IPv6] host
+    except ValueError as e:
+        raise BadInput(
+            f"Cannot read the tracking URI {shown} ({e}); write it like http://127.0.0.1:5000 "
+            "or http://[::1]:5000."
+        ) from None
     scheme = parsed.scheme.split("+", 1)[0]
     if parsed.scheme in ("http", "https"):
         if not parsed.hostname:
             raise BadInput(
-                f"Tracking URI {uri!r} has no host; write it like http://127.0.0.1:5000."
+                f"Tracking URI {shown} has no host; write it like http://127.0.0.1:5000."
             )
         try:
             parsed.port  # noqa: B018 - raises on a malformed port
         except ValueError:
-            raise BadInput(f"Tracking URI {uri!r} has a malformed port.") from None
+            raise BadInput(f"Tracking URI {shown} has a malformed port.") from None
         return uri.rstrip("/")
     if scheme == "sqlite":
         path = uri.split(":///", 1)[1] if ":///" in uri else ""
         if not path:
             raise BadInput(
-                f"SQLite URI {uri!r} needs a file path, e.g. sqlite:///mlflow.db "
+                f"SQLite URI {shown} needs a file path, e.g. sqlite:///mlflow.db "
                 "(three slashes for a relative path, four for an absolute one)."
             )
         folder = os.path.dirname(os.path.abspath(path if path != ":memory:" else "."))
@@ -74,24 +87,29 @@ def normalize_uri(uri: str | None) -> str:
     if scheme in _DB_SCHEMES or parsed.scheme == "file":
         return uri
     raise BadInput(
-        f"Unsupported tracking URI {uri!r}: use sqlite:///mlflow.db (the default), "
+        f"Unsupported tracking URI {shown}: use sqlite:///mlflow.db (the default), "
         "http(s)://HOST:PORT for a tracking server, postgresql://… for a database, "
         "or databricks[://PROFILE]."
     )
+
+
+def _shown_uri(uri: str, cap: int = 80) -> str:
+    text = repr(uri)
+    return text if len(text) <= cap else text[: cap - 2] + "…" + text[0]
 
 
 class StoreHealth:
     """Whether the tracking store answers, probed cheaply and remembered for a while.
 
     Only HTTP stores are probed (``GET /health``): a dead server is the failure users meet,
-    and a database or file store fails loudly on its own. Good answers are trusted for a
-    minute, bad ones for a few seconds; a stale answer is refreshed in the background while
-    the caller gets the last one, so a traced cell never waits on a server that does not
-    answer (only the first look at a new URI, or an explicit ``fresh``, waits).
+    and a database or file store fails loudly on its own. Commands ask ``fresh`` (one
+    request, ~1 ms on a live server, ``timeout`` on a frozen one). Traced cells take the last
+    answer, trusted for a few seconds and refreshed in the background, so a traced cell never
+    waits on a server that does not answer; a request that fails marks the URI bad at once.
     """
 
-    GOOD_FOR = 60.0
-    BAD_FOR = 5.0
+    GOOD_FOR = 10.0
+    BAD_FOR = 2.0
 
     def __init__(self, timeout: float = 1.0) -> None:
         self.timeout = timeout
@@ -128,6 +146,10 @@ class StoreHealth:
     def forget(self) -> None:
         self._cache.clear()
 
+    def failed(self, uri: str, reason: str) -> None:
+        """A request to ``uri`` just failed: nothing may trust an older good answer."""
+        self._cache[uri] = (time.monotonic(), reason)
+
 
 def probe(uri: str, timeout: float = 1.0) -> str | None:
     """One health request to an HTTP tracking server; None when it answers."""
@@ -146,6 +168,310 @@ def probe(uri: str, timeout: float = 1.0) -> str | None:
         return str(getattr(reason, "strerror", None) or reason).lower()
     except (TimeoutError, OSError) as e:
         return f"no answer within {timeout:g} s" if isinstance(e, TimeoutError) else str(e)
+
+
+#: While a command or a widget action runs, MLflow's HTTP calls are bounded, so a server that
+#: dies or freezes in the middle is one sentence within seconds instead of MLflow's defaults
+#: (120 s per request, 7 retries with exponential backoff: minutes); a frozen server is caught by
+#: :class:`bounded_requests`' watchdog. A variable the user set wins. Databricks goes through its
+#: SDK, which these do not touch; background trace export outside commands keeps MLflow's defaults.
+REQUEST_BOUNDS = {
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "0",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0",
+}
+_bounds_lock = threading.Lock()
+_bounds_depth = 0
+_bounds_set: list[str] = []
+
+
+class StoreLost(BadInput):
+    """The store stopped answering while a command ran; the sentence says what to do."""
+
+
+class bounded_requests:
+    """For the duration of a command: MLflow's HTTP timeout and retries bounded
+    (:data:`REQUEST_BOUNDS`), and a watchdog on an HTTP store. Re-entrant; what the user set in
+    the environment is left alone.
+
+    The watchdog lets a slow command run as long as the server answers ``/health``; once the
+    command has run :attr:`FIRST` seconds and the server does not answer, the command is
+    interrupted (a signal to the main thread, as Ctrl-C) and ends as :class:`StoreLost`, one
+    sentence, within about ten seconds of the server dying or freezing.
+    """
+
+    FIRST = 5.0
+    EVERY = 2.0
+    PROBE_TIMEOUT = 1.5
+
+    def __init__(self, uri: str | None = None) -> None:
+        self._uri = uri
+        self._dog: _Watchdog | None = None
+
+    def __enter__(self) -> bounded_requests:
+        global _bounds_depth
+        with _bounds_lock:
+            outermost = _bounds_depth == 0
+            if outermost:
+                _bounds_set[:] = [k for k in REQUEST_BOUNDS if k not in os.environ]
+                for key in _bounds_set:
+                    os.environ[key] = REQUEST_BOUNDS[key]
+            _bounds_depth += 1
+        if outermost:
+            uri = self._uri or _tracking_uri()
+            if uri.startswith(("http://", "https://")) and _in_main_thread():
+                self._dog = _Watchdog(uri, self.FIRST, self.EVERY, self.PROBE_TIMEOUT)
+                _watchdogs.append(self._dog)
+        return self
+
+    def __exit__(self, kind, error, tb) -> bool:
+        global _bounds_depth
+        dog, self._dog = self._dog, None
+        fired = dog.stop() if dog is not None else None
+        if dog is not None:
+            with contextlib.suppress(ValueError):
+                _watchdogs.remove(dog)
+        with _bounds_lock:
+            _bounds_depth -= 1
+            if _bounds_depth == 0:
+                for key in _bounds_set:
+                    if os.environ.get(key) == REQUEST_BOUNDS[key]:
+                        del os.environ[key]
+                _bounds_set.clear()
+        if fired is None:
+            return False
+        if kind is None or not issubclass(kind, KeyboardInterrupt):
+            _absorb_interrupt()  # the signal may still be on its way; the outcome stands
+            return False
+        raise StoreLost(
+            f"{redact(dog.uri)} stopped answering during the command ({fired}); what it "
+            "finished is kept — run the command again once the server answers."
+        ) from error
+
+
+def store_lost() -> str | None:
+    """Why the running command's store stopped answering, when its watchdog fired; else None."""
+    for dog in list(_watchdogs):
+        if dog.fired:
+            return dog.fired
+    return None
+
+
+_watchdogs: list[_Watchdog] = []
+
+
+class _Watchdog:
+    def __init__(self, uri: str, first: float, every: float, timeout: float) -> None:
+        self.uri = uri
+        self.fired: str | None = None
+        self._first, self._every, self._timeout = first, every, timeout
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._main = threading.main_thread().ident
+        self._thread = threading.Thread(target=self._watch, daemon=True, name="mlflow-watchdog")
+        self._thread.start()
+
+    def _watch(self) -> None:
+        if self._stopped.wait(self._first):
+            return
+        while True:
+            reason = probe(self.uri, self._timeout)
+            if reason:
+                with self._lock:
+                    if self._stopped.is_set():
+                        return
+                    self.fired = reason
+                    import signal
+
+                    signal.pthread_kill(self._main, signal.SIGINT)
+                return
+            if self._stopped.wait(self._every):
+                return
+
+    def stop(self) -> str | None:
+        with self._lock:
+            self._stopped.set()
+            return self.fired
+
+
+def _absorb_interrupt() -> None:
+    """Take a watchdog's interrupt that arrived as the command was ending."""
+    import time as _time
+
+    try:
+        for _ in range(5):
+            _time.sleep(0.002)
+    except KeyboardInterrupt:
+        pass
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def _tracking_uri() -> str:
+    import mlflow
+
+    return mlflow.get_tracking_uri()
+
+
+_TRANSPORT_REASONS = (
+    ("timed out", "no answer in time"),
+    ("timeout", "no answer in time"),
+    ("connection refused", "connection refused"),
+    ("newconnectionerror", "connection refused"),
+    ("remotedisconnected", "the server closed the connection"),
+    ("connection aborted", "the server closed the connection"),
+    ("connection reset", "the server closed the connection"),
+    ("max retries exceeded", "no answer"),
+    ("error code 502", "HTTP 502"),
+    ("error code 503", "HTTP 503"),
+    ("error code 504", "HTTP 504"),
+    ("too many 502", "HTTP 502"),
+    ("too many 503", "HTTP 503"),
+    ("too many 504", "HTTP 504"),
+)
+
+
+def transport_failure(error: BaseException) -> str | None:
+    """A short reason when ``error`` (or what caused it) is the store not answering — refused,
+    timed out, dropped, a gateway error — else None (a refusal, a bug: not ours to reword)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        kind = f"{type(current).__module__}.{type(current).__name__}".lower()
+        if kind.startswith(("requests.", "urllib3.")) or "operationalerror" in kind:
+            return _transport_reason(f"{kind} {current}") or "no answer"
+        if isinstance(current, (ConnectionError, TimeoutError)):
+            return _transport_reason(f"{kind} {current}") or "no answer"
+        if kind.endswith("mlflowexception") and str(current).startswith("API request to"):
+            reason = _transport_reason(str(current))
+            if reason:
+                return reason
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def store_call(method):
+    """For a result's method that reads or writes the store (``t.next_page()``, a board's
+    ``confirm()``): a store that does not answer now, or stops answering midway, is one
+    :class:`BadInput` sentence within seconds, as in a magic."""
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        problem = store_unreachable(getattr(self, "_client", None))
+        if problem:
+            raise BadInput(f"Cannot reach the store: {problem}; nothing was changed.")
+        with bounded_requests():
+            try:
+                return method(self, *args, **kwargs)
+            except BadInput:
+                raise
+            except Exception as e:
+                reason = transport_failure(e)
+                if reason is None:
+                    raise
+                raise BadInput(
+                    f"The store stopped answering ({reason}); what it finished is kept — "
+                    "try again once it answers."
+                ) from e
+
+    return call
+
+
+def _transport_reason(text: str) -> str | None:
+    lowered = text.lower()
+    for needle, reason in _TRANSPORT_REASONS:
+        if needle in lowered:
+            return reason
+    return None
+
+
+def reachable_store(uri: str, timeout: float = 5.0) -> str | None:
+    """Why the store at ``uri`` cannot be opened now, else None; bounded by ``timeout``.
+
+    HTTP: one ``/health``. SQLite: the file opens (or can be created). A database server: its
+    port accepts a connection and, for PostgreSQL, it answers a login within ``timeout`` (a
+    frozen server accepts the TCP connection and never answers). Databricks is left to its SDK.
+    """
+    if uri.startswith(("http://", "https://")):
+        return probe(uri, timeout)
+    scheme = urlparse(uri).scheme.split("+", 1)[0]
+    if scheme == "sqlite":
+        return _sqlite_problem(uri)
+    if scheme in ("postgresql", "postgres", "mysql", "mssql"):
+        return _database_problem(uri, scheme, timeout)
+    return None
+
+
+def _sqlite_problem(uri: str) -> str | None:
+    import sqlite3
+
+    path = uri.split(":///", 1)[1] if ":///" in uri else ""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    try:
+        conn = sqlite3.connect(path, timeout=1.0)
+        try:
+            conn.execute("PRAGMA schema_version").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as e:
+        return f"{path} cannot be opened as an SQLite database ({e})"
+    return None
+
+
+_DEFAULT_PORTS = {"postgresql": 5432, "postgres": 5432, "mysql": 3306, "mssql": 1433}
+
+
+def _database_problem(uri: str, scheme: str, timeout: float) -> str | None:
+    import socket
+
+    parsed = urlparse(uri)
+    host = parsed.hostname or "localhost"
+    try:
+        port = parsed.port or _DEFAULT_PORTS[scheme]
+    except ValueError:
+        return "its port is malformed"
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as e:
+        reason = "no answer in time" if isinstance(e, TimeoutError) else (e.strerror or str(e))
+        return f"{host}:{port}: {str(reason).lower()}"
+    if scheme in ("postgresql", "postgres"):
+        return _postgres_login_problem(uri, timeout)
+    return None
+
+
+def _postgres_login_problem(uri: str, timeout: float) -> str | None:
+    try:
+        import sqlalchemy
+    except ImportError:  # pragma: no cover - MLflow depends on it
+        return None
+    try:
+        engine = sqlalchemy.create_engine(
+            uri, connect_args={"connect_timeout": max(1, int(timeout))}, poolclass=_null_pool()
+        )
+    except Exception as e:  # a missing driver, a malformed URI
+        return str(e).splitlines()[0]
+    try:
+        with engine.connect() as conn:
+            conn.execute(sqlalchemy.text("SELECT 1"))
+    except Exception as e:
+        message = str(getattr(e, "orig", None) or e).strip().splitlines()
+        return message[0] if message else type(e).__name__
+    finally:
+        engine.dispose()
+    return None
+
+
+def _null_pool():
+    from sqlalchemy.pool import NullPool
+
+    return NullPool
 
 
 def store_unreachable(client: Any = None, timeout: float = 2.0) -> str | None:
@@ -303,12 +629,23 @@ def connect(
     if target.startswith("databricks"):
         _databricks_host(target)  # fail now, with the login hint, rather than on first use
     previous = (mlflow.get_tracking_uri(), mlflow.get_registry_uri())
+    if not target.startswith(("http://", "https://", "databricks")):
+        # A database or file that cannot be opened would cost MLflow's engine retries (minutes
+        # on a closed port) and then "succeed"; refuse now, changing nothing.
+        unopenable = reachable_store(target, timeout=min(5.0, 4 * health.timeout + 1))
+        if unopenable:
+            raise BadInput(
+                f"Cannot open the store {redact(target)} ({unopenable}); nothing changed."
+            )
     problem = health.problem(target, fresh=True)
     if problem and experiment:
         raise BadInput(
             f"Cannot reach {target} ({problem}), so experiment {experiment!r} was not set and "
             "nothing changed; start the server or connect to another URI."
         )
+    from mlflow_magics import store_file
+
+    store_file.reopen(target)  # a deleted or replaced SQLite file is opened afresh
     mlflow.set_tracking_uri(target)
     mlflow.set_registry_uri("databricks-uc" if target.startswith("databricks") else target)
     with quiet_mlflow_info():
@@ -322,6 +659,15 @@ def connect(
         elif not problem:
             _reset_experiment_if_missing()
         return current_status(health)
+
+
+def redact(uri: str) -> str:
+    """``uri`` without its password, for messages."""
+    parsed = urlparse(uri)
+    if parsed.password:
+        netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@", 1)
+        return parsed._replace(netloc=netloc).geturl()
+    return uri
 
 
 def _reset_experiment_if_missing() -> None:

@@ -18,12 +18,13 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from traitlets import CaselessStrEnum, Float, observe
+from traitlets import CaselessStrEnum, Float, TraitError, observe, validate
 
 from mlflow_magics import commands
 from mlflow_magics.errors import BadInput
 from mlflow_magics.tracing import CellTracer, FinishedCell, TraceOptions
 from mlflow_magics.views import display as display_mode
+from mlflow_magics.views.markup import visible
 
 try:  # IPython >= 8.11: a trailing ";" hides the result
     from IPython.core.magic import output_can_be_silenced
@@ -37,6 +38,22 @@ _BEGIN = "_trace_begin"
 _TRACED_CELL = re.compile(r"^%%mlflow[ \t]+trace(?:[ \t]+(?P<args>.*))?$")
 _MLFLOW_COMMAND = re.compile(r"^\s*%{1,2}mlflow\b")
 _installed: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _escapes_shown(magic: Callable) -> Callable:
+    """A ``UsageError`` sentence often echoes what was typed or what a store holds (an
+    experiment name, a tag): its control and bidi characters become visible escapes before
+    IPython prints it to a terminal. The error itself (type, cause) is left as it was."""
+
+    @functools.wraps(magic)
+    def run(*args, **kwargs):
+        try:
+            return magic(*args, **kwargs)
+        except UsageError as e:
+            e.args = tuple(visible(a) if isinstance(a, str) else a for a in e.args)
+            raise
+
+    return run
 
 
 @magics_class
@@ -118,6 +135,7 @@ class MlflowMagics(Magics):
         self.health = StoreHealth(self.health_timeout)
         self.tracer = CellTracer(warn=self._warn, problem=self._store_problem)
         self.last_evaluation = None
+        self._transformer = _CellTransformer(self._rewrite_traced_cell)
         display_mode.set_mode(self.display)
         self._handlers: dict[str, Callable[[list[str]], Any]] = {
             "status": self._status,
@@ -142,9 +160,21 @@ class MlflowMagics(Magics):
     def _display_changed(self, change) -> None:
         display_mode.set_mode(change["new"])
 
+    @validate("health_timeout")
+    def _check_timeout(self, proposal) -> float:
+        value = proposal["value"]
+        if not 0 < value < float("inf"):  # also refuses NaN
+            raise TraitError(
+                "MlflowMagics.health_timeout must be a number of seconds above 0, such as 1 "
+                f"or 2.5, not {value!r}; the setting is unchanged."
+            )
+        return value
+
     @observe("health_timeout")
     def _timeout_changed(self, change) -> None:
-        self.health.timeout = change["new"]
+        health = getattr(self, "health", None)  # a config file sets it before __init__ ends
+        if health is not None:
+            health.timeout = change["new"]
 
     # -- installation ---------------------------------------------------------------------
 
@@ -157,7 +187,7 @@ class MlflowMagics(Magics):
         shell.register_magics(magics)
         shell.events.register("pre_run_cell", magics._pre_run_cell)
         shell.events.register("post_run_cell", magics._post_run_cell)
-        shell.input_transformers_cleanup.append(magics._rewrite_traced_cell)
+        shell.input_transformers_cleanup.append(magics._transformer)
         for key in ("%mlflow", "%%mlflow"):
             shell.set_hook("complete_command", magics._complete, str_key=key)
         magics._watch_tracebacks()
@@ -171,9 +201,17 @@ class MlflowMagics(Magics):
         original = self.shell.showtraceback
         tracer = self.tracer
 
+        shell = self.shell
+
         def showtraceback(*args, **kwargs):
             with contextlib.suppress(Exception):
                 tracer.mark_end()
+            exc_tuple = args[0] if args else kwargs.get("exc_tuple")
+            error = (exc_tuple or sys.exc_info())[1]
+            if isinstance(error, BadInput) and not kwargs.get("exception_only"):
+                # A result method called from Python (``t.next_page()``) refusing: the same
+                # one sentence a magic gives, not a traceback through this package.
+                return shell.show_usage_error(error)
             return original(*args, **kwargs)
 
         showtraceback.__wrapped__ = original  # type: ignore[attr-defined]
@@ -198,8 +236,8 @@ class MlflowMagics(Magics):
         ):
             with contextlib.suppress(ValueError):
                 shell.events.unregister(event, fn)
-        if magics._rewrite_traced_cell in shell.input_transformers_cleanup:
-            shell.input_transformers_cleanup.remove(magics._rewrite_traced_cell)
+        if magics._transformer in shell.input_transformers_cleanup:
+            shell.input_transformers_cleanup.remove(magics._transformer)
         strs = getattr(shell.strdispatchers.get("complete_command"), "strs", {})
         for key in ("%mlflow", "%%mlflow"):
             strs.pop(key, None)
@@ -211,6 +249,7 @@ class MlflowMagics(Magics):
 
     @output_can_be_silenced
     @line_cell_magic
+    @_escapes_shown
     def mlflow(self, line: str = "", cell: str | None = None):
         """MLflow's GenAI loop in the notebook. Run ``%mlflow --help`` for subcommands."""
         argv = self._split(line)
@@ -234,14 +273,38 @@ class MlflowMagics(Magics):
         self._line = line  # `traces` re-reads its FILTER from it: shlex drops the quotes
         return self._run_handler(lambda: handler(rest))
 
-    @staticmethod
-    def _run_handler(call: Callable[[], Any]):
+    def _run_handler(self, call: Callable[[], Any]):
+        from mlflow_magics.connection import bounded_requests
+
         try:
-            return call()
+            with bounded_requests():
+                return call()
         except commands.HelpShown:
             return None
         except BadInput as e:
             raise UsageError(str(e)) from e
+        except Exception as e:
+            lost = self._lost_store(e)
+            if lost is None:
+                raise
+            raise UsageError(lost) from e
+
+    def _lost_store(self, error: BaseException) -> str | None:
+        """One sentence when ``error`` is the store going away mid-command, else None; the
+        health state forgets its last good answer either way."""
+        import mlflow
+
+        from mlflow_magics.connection import redact, transport_failure
+
+        reason = transport_failure(error)
+        if reason is None:
+            return None
+        uri = mlflow.get_tracking_uri()
+        self.health.failed(uri, reason)
+        return (
+            f"{redact(uri)} stopped answering during the command ({reason}); what it finished "
+            "is kept — run the command again once the store answers."
+        )
 
     @staticmethod
     def _split(line: str) -> list[str]:
@@ -335,7 +398,7 @@ class MlflowMagics(Magics):
         recent = self.tracer.recent.get(check_trace_id(trace_id))
         if recent is not None and recent.trace is not None:
             return recent.trace, None
-        problem = self._store_problem()
+        problem = self._store_problem(fresh=True)
         if problem:
             raise BadInput(f"Cannot read traces: {problem}.")
         return read_trace(mlflow.MlflowClient(), trace_id)
@@ -346,7 +409,7 @@ class MlflowMagics(Magics):
         from mlflow_magics.views.trace_table import TraceTable
 
         args = commands.parse_traces(re.sub(r"^\s*traces\b", "", self._line, count=1))
-        problem = self._store_problem()
+        problem = self._store_problem(fresh=True)
         if problem:
             raise BadInput(f"Cannot search traces: {problem}.")
         return TraceTable(mlflow.MlflowClient(), args.query, page_size=args.page_size)
@@ -358,7 +421,7 @@ class MlflowMagics(Magics):
         from mlflow_magics.views.dataset_view import DatasetView
 
         args = commands.parse_dataset(re.sub(r"^\s*dataset\b", "", self._line, count=1))
-        problem = self._store_problem()
+        problem = self._store_problem(fresh=True)
         if problem:
             raise BadInput(f"Cannot reach datasets: {problem}.")
         client = mlflow.MlflowClient()
@@ -380,7 +443,7 @@ class MlflowMagics(Magics):
         from mlflow_magics.views.dataset_view import DatasetList
 
         pattern = commands.parse_datasets(argv)
-        problem = self._store_problem()
+        problem = self._store_problem(fresh=True)
         if problem:
             raise BadInput(f"Cannot list datasets: {problem}.")
         with _mlflow_refusal():
@@ -434,7 +497,7 @@ class MlflowMagics(Magics):
     def _registry_client(self, what: str):
         import mlflow
 
-        problem = self._store_problem()
+        problem = self._store_problem(fresh=True)
         if problem:
             raise BadInput(f"Cannot {what}: {problem}.")
         return mlflow.MlflowClient()
@@ -447,7 +510,7 @@ class MlflowMagics(Magics):
         from mlflow_magics.views.compare_view import CompareView
 
         args = commands.parse_compare(argv)
-        problem = self._store_problem()
+        problem = self._store_problem(fresh=True)
         if problem:
             raise BadInput(f"Cannot read runs: {problem}.")
         client = mlflow.MlflowClient()
@@ -490,7 +553,7 @@ class MlflowMagics(Magics):
         )
         scorers = scoring.build_scorers(sources, self.shell.user_ns, judge=args.judge)
         predict = scoring.predict_function(args.predict, self.shell.user_ns)
-        problem = self._store_problem()
+        problem = self._store_problem(fresh=True)
         if problem:
             raise BadInput(f"Cannot evaluate: {problem}.")
         client = mlflow.MlflowClient()
@@ -517,6 +580,16 @@ class MlflowMagics(Magics):
         except BaseException as e:
             view.finish(None, failure=f"The evaluation failed: {type(e).__name__}: {e}")
             raise
+        if outcome.store_lost:
+            done = len(outcome.records)
+            sentence = (
+                f"The store stopped answering ({outcome.store_lost}), so the evaluation "
+                f"stopped: {done} records finished and are shown"
+                + (f", {max(0, data.total - done)} of {data.total} were left" if data.total else "")
+                + f"; {outcome.run_note or 'no run was started'}."
+            )
+            view.finish(outcome, failure=sentence)
+            raise BadInput(sentence)
         view.finish(outcome)
         if outcome.interrupted:
             # The live grid stays as the record of what finished; Ctrl-C still stops the cell.
@@ -639,28 +712,48 @@ class MlflowMagics(Magics):
             callbacks.remove(self._post_run_cell)
             callbacks.insert(0, self._post_run_cell)
 
-    def _store_problem(self) -> str | None:
-        if "mlflow" not in sys.modules:
-            import mlflow
+    def _store_problem(self, fresh: bool = False) -> str | None:
+        """Why the tracking store does not answer, else None: ``fresh`` (commands) asks it
+        now; a traced cell takes the last answer rather than wait on a frozen server."""
         import mlflow
 
+        from mlflow_magics import store_file
+
         uri = mlflow.get_tracking_uri()
-        problem = self.health.problem(uri)
+        gone = store_file.problem(uri)  # an SQLite file deleted under the kernel
+        if gone:
+            return gone
+        problem = self.health.problem(uri, fresh=fresh)
         return f"{uri} is not reachable ({problem})" if problem else None
 
     def _warn(self, message: str) -> None:
-        print(f"mlflow: {message}", file=sys.stderr)
+        print(f"mlflow: {visible(message)}", file=sys.stderr)
 
     # -- completion -----------------------------------------------------------------------
 
     def _complete(self, _shell, event) -> list[str]:
-        words = event.line.split()
-        completing_first = len(words) == 1 or (len(words) == 2 and not event.line.endswith(" "))
-        if completing_first:
-            if event.line.lstrip().startswith("%%"):
-                return ["trace", "evaluate"]
-            return list(commands.SUBCOMMANDS)
-        return commands.FLAGS.get(words[1], [])
+        """Tab completion, read from the subcommands' parsers (IPython keeps the matches that
+        start with the word being typed)."""
+        line = getattr(event, "text_until_cursor", None) or event.line
+        return commands.completions(line.lstrip())
+
+
+class _CellTransformer:
+    """The input transformer that rewrites a ``%%mlflow trace`` cell (see
+    ``MlflowMagics._rewrite_traced_cell``), marked for IPython's ``check_complete`` to skip.
+
+    ``check_complete`` (Enter in terminal IPython, a kernel's ``is_complete`` answer) runs the
+    cleanup transformers first; it must still see the ``%%mlflow`` line, so that the cell, like
+    any cell magic, is complete only at a blank line. Rewritten to a comment it would read as
+    complete after its first line, and the body would run later, on its own and untraced."""
+
+    has_side_effects = True  # IPython's flag: "check_complete does not run this one"
+
+    def __init__(self, rewrite: Callable[[list[str]], list[str]]) -> None:
+        self._rewrite = rewrite
+
+    def __call__(self, lines: list[str]) -> list[str]:
+        return self._rewrite(lines)
 
 
 @contextlib.contextmanager

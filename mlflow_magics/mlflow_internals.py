@@ -9,19 +9,22 @@ instead of degrading quietly.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 
 
 def _processors() -> list:
     """MLflow's span processors that may hold spans not yet in the store: the batch
     processors' registry (the current provider's processor is not always the one batching)
-    plus the current one."""
+    plus the current provider's own. Read from the live provider: MLflow's
+    ``_get_span_processors()`` builds new processors (each with its own batch thread)."""
     from mlflow.tracing.processor import base_mlflow
-    from mlflow.tracing.provider import _get_span_processors
+    from mlflow.tracing.provider import provider
 
     with base_mlflow._batch_processor_registry_lock:
         found = list(base_mlflow._batch_processor_registry)
-    for processor in _get_span_processors() or []:
+    active = getattr(provider.get(), "_active_span_processor", None)
+    for processor in getattr(active, "_span_processors", None) or ():
         if processor not in found:
             found.append(processor)
     return found
@@ -86,6 +89,89 @@ def wait_for_exports(timeout: float = 30.0) -> bool:
     return True
 
 
+#: Spans per store write for an SQLite store (MLflow's default is 5: one transaction, and one
+#: entry of its bounded write queue, per 5 spans, so a 10,000-span trace overflows the queue).
+SQLITE_SPAN_BATCH = 500
+#: Write-queue bound for an SQLite store (MLflow's default is 1,000 entries).
+SQLITE_QUEUE_BOUND = 20_000
+
+
+def fit_exports_to_sqlite() -> bool:
+    """Make MLflow's trace export write an SQLite store one transaction at a time, in batches.
+
+    MLflow's async export runs up to ten writers at once; SQLite takes one writer, and two
+    export transactions that each read before they write deadlock at once (SQLite answers
+    "database is locked" without waiting, and MLflow does not retry it), so a large trace
+    lost spans or all of them. Here, for exporters writing an ``sqlite:`` store, the write
+    queue dispatches one task at a time, batches carry up to :data:`SQLITE_SPAN_BATCH` spans,
+    and the queue holds more entries. A setting the user made through MLflow's environment
+    variables is kept. Returns whether any exporter was changed."""
+    from mlflow.environment_variables import (
+        MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE,
+        MLFLOW_ASYNC_TRACE_LOGGING_MAX_SPAN_BATCH_SIZE,
+        MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS,
+    )
+
+    changed = False
+    with contextlib.suppress(Exception):
+        for processor in _processors():
+            exporter = getattr(processor, "span_exporter", None)
+            uri = getattr(getattr(exporter, "_client", None), "tracking_uri", None) or ""
+            if not uri.startswith("sqlite:"):
+                continue
+            queue = getattr(exporter, "_async_queue", None)
+            if queue is not None:
+                if not MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS.is_set() and queue._max_workers != 1:
+                    queue._max_workers = 1
+                    changed = True
+                bound = queue._queue.maxsize
+                if not MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE.is_set() and (
+                    0 < bound < SQLITE_QUEUE_BOUND
+                ):
+                    queue._queue.maxsize = SQLITE_QUEUE_BOUND
+                    changed = True
+            delegate = getattr(processor, "_batch_delegate", None)
+            batch = getattr(delegate, "_batch_processor", None)
+            if batch is not None and not MLFLOW_ASYNC_TRACE_LOGGING_MAX_SPAN_BATCH_SIZE.is_set():
+                # A quarter of the span buffer at most: the buffer drops spans when it is full,
+                # and it must keep taking them while a batch is handed over.
+                size = min(SQLITE_SPAN_BATCH, batch._max_queue_size // 4)
+                if batch._max_export_batch_size < size:
+                    batch._max_export_batch_size = size
+                    changed = True
+    return changed
+
+
+def sqlite_file(uri: str) -> str | None:
+    """The absolute path of the file behind an ``sqlite:`` URI (None: not a file store)."""
+    if not uri.startswith("sqlite:") or ":///" not in uri:
+        return None
+    path = uri.split(":///", 1)[1].split("?", 1)[0]
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    return os.path.abspath(path)
+
+
+def forget_sqlite_store(path: str) -> None:
+    """Drop what MLflow keeps open for the SQLite file at ``path``: its engines (whose pooled
+    connections still read and write a deleted file's old inode) and its cached stores, so the
+    next use opens the file afresh, creating its tables when the file is new."""
+    from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as RegistryStore
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as TrackingStore
+    from mlflow.tracking._model_registry.registry import ModelRegistryStoreRegistry
+    from mlflow.tracking._tracking_service.registry import TrackingStoreRegistry
+
+    for store_class in (TrackingStore, RegistryStore):
+        with store_class._engine_map_lock:
+            for uri in [u for u in store_class._engine_map if sqlite_file(u) == path]:
+                with contextlib.suppress(Exception):
+                    store_class._engine_map.pop(uri).dispose()
+    # Both caches are keyed by URI on the registry method; clearing costs the other stores one
+    # rebuild on their next use.
+    TrackingStoreRegistry._get_store_with_resolved_uri.cache_clear()
+    ModelRegistryStoreRegistry._get_store_with_resolved_uri.cache_clear()
+
+
 def partial_trace(client, trace_id: str):
     """The part of a trace the store holds, when MLflow refuses it as "not fully exported"
     (``allow_partial`` is on the store, not on ``MlflowClient.get_trace``); None if unreadable."""
@@ -130,3 +216,20 @@ def price(model: str | None, usage: dict | None) -> float | None:
         return None
     total = (cost or {}).get("total_cost")
     return float(total) if isinstance(total, (int, float)) else None
+
+
+def leave_active_run(run_id: str) -> bool:
+    """Take run ``run_id`` off this thread's stack of active runs without telling the store
+    (which stopped answering), as ``mlflow.end_run`` does before its own store call; True when
+    it was there."""
+    try:
+        from mlflow.tracking import fluent
+
+        stack = fluent._active_run_stack.get()
+    except Exception:
+        return False
+    for i in range(len(stack) - 1, -1, -1):
+        if stack[i].info.run_id == run_id:
+            del stack[i]
+            return True
+    return False

@@ -50,6 +50,9 @@ _LINKED_PROMPTS = "mlflow.linkedPrompts"
 _IS_PROMPT = "mlflow.prompt.is_prompt"
 _UC_NAME = re.compile(r"^[^.\s]+\.[^.\s]+\.[^.\s]+$")
 _UNSET: Any = object()
+#: The largest version number a registry can hold (its version column is a 32-bit INTEGER);
+#: a larger one is no version at all, and would overflow the store's query.
+VERSION_MAX = 2**31 - 1
 
 
 # -- plain data ---------------------------------------------------------------------------
@@ -88,6 +91,10 @@ class Move:
     gate: str = ""
     undo: bool = False
     key: str = field(default="", compare=False)
+    #: Written before the alias is touched and cleared once it moved: a pending record whose
+    #: alias points at ``after`` is a move whose completion mark was lost; one that does not
+    #: is a move that never happened (or is happening now, see :func:`_earlier_claim`).
+    pending: bool = field(default=False, compare=False)
 
     def arrow(self) -> str:
         """``production: v2 → v3`` (``(none)`` for a missing side)."""
@@ -103,6 +110,7 @@ class Move:
             "forced": self.forced,
             "gate": self.gate,
             "undo": self.undo,
+            **({"state": "pending"} if self.pending else {}),
         }
 
 
@@ -363,7 +371,10 @@ def resolve_version(board: Board, value: Any) -> int:
     text = str(value).strip()
     match = re.fullmatch(r"[vV]?(\d+)", text)
     if match:
-        return int(match[1])
+        number = _version_number(match[1])
+        if number is None:
+            raise BadInput(board._no_version(_cut(match[1])))
+        return number
     if text.lower() == "latest" and board.latest is not None:
         return board.latest
     if text in board.aliases:
@@ -470,7 +481,7 @@ def read_board(client, kind: str, name: str) -> Board:
         name=name,
         versions=tuple(v for v, _ in versions),
         aliases=dict(sorted(aliases.items())),
-        moves=tuple(moves_from_tags(tags)),
+        moves=tuple(settled_moves(moves_from_tags(tags), aliases)),
         description=description,
         read_ms=int(time.time() * 1000),
     )
@@ -688,6 +699,7 @@ def moves_from_tags(tags: dict[str, str]) -> list[Move]:
                     gate=str(data.get("gate") or ""),
                     undo=bool(data.get("undo")),
                     key=key,
+                    pending=data.get("state") == "pending",
                 )
             )
         except (ValueError, KeyError, TypeError):
@@ -695,21 +707,140 @@ def moves_from_tags(tags: dict[str, str]) -> list[Move]:
     return out
 
 
+def settled_moves(moves: Iterable[Move], aliases: dict[str, int]) -> list[Move]:
+    """The moves that happened, newest first: a pending record counts only as its alias's
+    newest record with the alias where it was taking it (the move landed, its completion mark
+    did not); any other pending record is a move that never happened."""
+    out, newest_seen = [], set()
+    for m in moves:
+        newest = m.alias not in newest_seen
+        newest_seen.add(m.alias)
+        if m.pending and not (newest and aliases.get(m.alias) == m.after):
+            continue
+        out.append(Move(**{**m.__dict__, "pending": False}) if m.pending else m)
+    return out
+
+
 def _int_or_none(value: Any) -> int | None:
     return None if value is None or value == "" else int(value)
 
 
-def _record(client, kind: str, name: str, move: Move, tags: Iterable[str]) -> Move:
-    """Write ``move`` as its own tag; prune the oldest beyond :data:`HISTORY_MAX`."""
-    now_ms = int(time.time() * 1000)
-    key = f"{HISTORY_PREFIX}{now_ms:013d}.{secrets.token_hex(4)}"
-    value = json.dumps(move.to_json(), ensure_ascii=False)
-    _set_tag(client, kind, name, key, value)
-    older = sorted(k for k in tags if k.startswith(HISTORY_PREFIX))
+#: A pending record older than this is a writer that died mid-move, not one still moving.
+CLAIM_LIFETIME_MS = 60_000
+#: The least wait between writing a move's record and looking for an earlier writer's.
+SETTLE_S = 0.05
+
+
+def _history_key(now_ms: int) -> str:
+    return f"{HISTORY_PREFIX}{now_ms:013d}.{secrets.token_hex(4)}"
+
+
+def _claim_ms(key: str) -> int:
+    try:
+        return int(key[len(HISTORY_PREFIX) :].split(".", 1)[0])
+    except ValueError:
+        return 0
+
+
+def _recorded_change(
+    client,
+    kind: str,
+    name: str,
+    move: Move,
+    keys: Iterable[str],
+    apply,
+    expected: Any,
+    confirmed_ms: int,
+) -> Move:
+    """Make the change ``apply()`` with its record: no change without a record, and of two
+    writers confirming at once exactly one wins.
+
+    1. The record is written first, marked pending (if that write fails nothing changes),
+       under a key that orders writers by when they confirmed (``confirmed_ms``).
+    2. After a short settle, the tags are read back: an earlier live pending record for the same alias means
+       another writer confirmed first; this one withdraws, saying so.
+    3. The alias is checked against ``expected`` again, now that the claim is visible.
+    4. ``apply()``; then the alias is read back: if another writer's value is there, this
+       one lost and says whose version won.
+    5. The record is marked done (if that write fails the pending record still reads as done,
+       because the alias is where it says).
+    """
+    key = _history_key(confirmed_ms)
+    claim = Move(**{**move.__dict__, "key": key, "pending": True})
+    started = time.monotonic()
+    try:
+        _set_tag(client, kind, name, key, json.dumps(claim.to_json(), ensure_ascii=False))
+    except BadInput:
+        raise
+    except Exception as e:
+        raise BadInput(
+            f"The move of {move.alias!r} on {kind} {name!r} could not be recorded "
+            f"({_first_line(e)}), so nothing moved."
+        ) from e
+    # A writer who confirmed just before this one may still have its record on the way:
+    # wait about twice as long as this write took (at least SETTLE_S) before looking.
+    wrote = time.monotonic() - started
+    time.sleep(max(0.0, max(SETTLE_S, 2 * wrote) - wrote))
+    try:
+        aliases, tags = current_aliases(client, kind, name)
+        rival = _earlier_claim(tags, move.alias, key, aliases.get(move.alias))
+        if rival is not None:
+            raise StaleAlias(
+                f"{move.alias!r} of {kind} {name!r} is being moved to {_v(rival.after)} by "
+                f"{rival.user or 'another writer'}, who confirmed first; nothing moved — "
+                "check the board and move again if you still want to.",
+                aliases.get(move.alias),
+            )
+        if expected is not _UNSET:
+            _check_not_stale(kind, name, move.alias, aliases.get(move.alias), expected)
+        apply()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            _delete_tag(client, kind, name, key)
+        raise
+    now = _alias_after(client, kind, name, move.alias)
+    if now != move.after:
+        with contextlib.suppress(Exception):
+            _delete_tag(client, kind, name, key)
+        raise StaleAlias(
+            f"Another move of {move.alias!r} on {kind} {name!r} landed at the same time and "
+            f"won: it points at {_v(now)}, not {_v(move.after)}; check the board.",
+            now,
+        )
+    done = Move(**{**claim.__dict__, "pending": False})
+    with contextlib.suppress(Exception):  # the pending record reads as done (see settled_moves)
+        _set_tag(client, kind, name, key, json.dumps(done.to_json(), ensure_ascii=False))
+    older = sorted(k for k in keys if k.startswith(HISTORY_PREFIX) and k != key)
     for old in older[: max(0, len(older) + 1 - HISTORY_MAX)]:
         with contextlib.suppress(Exception):  # another writer may have pruned it first
             _delete_tag(client, kind, name, old)
-    return Move(**{**move.__dict__, "key": key})
+    return done
+
+
+def _earlier_claim(tags: dict[str, str], alias: str, key: str, now: int | None) -> Move | None:
+    """Another writer's move of ``alias`` confirmed before ``key`` and still under way: a
+    pending record newer than the alias's last finished one, less than a minute old, whose
+    alias is not yet where it takes it (``now``)."""
+    mine = _claim_ms(key)
+    for m in moves_from_tags({k: v for k, v in tags.items() if k < key}):
+        if m.alias != alias:
+            continue
+        if not m.pending:
+            return None
+        if mine - _claim_ms(m.key) < CLAIM_LIFETIME_MS and m.after != now:
+            return m
+    return None
+
+
+def _alias_after(client, kind: str, name: str, alias: str) -> int | None:
+    if kind == "prompt" and not _unity_catalog(client):
+        _forget_cached_alias(client, name, alias)
+    return _alias_now(client, kind, name, alias)
+
+
+def _first_line(e: Exception) -> str:
+    text = str(getattr(e, "message", None) or e).strip()
+    return text.splitlines()[0][:300] if text else type(e).__name__
 
 
 def _set_tag(client, kind: str, name: str, key: str, value: str) -> None:
@@ -770,6 +901,7 @@ def move_alias(
     A board passes what it read: ``versions`` (the version numbers) and ``history`` (the
     history tag keys, for pruning); then the stale check reads only this alias instead of
     the whole prompt / model."""
+    confirmed_ms = int(time.time() * 1000)
     check_kind(kind)
     check_alias(alias)
     if history is not None and versions is not None and _is_number(version):
@@ -792,7 +924,6 @@ def move_alias(
         seen = gate_check(client, kind, name, before, target)
         if not seen.passed and not force:
             raise GateRefused(_gate_refusal(kind, name, alias, seen), seen)
-    _set_alias(client, kind, name, alias, target)
     forced = bool(gate and force and seen is not None and not seen.passed)
     move = Move(
         alias,
@@ -804,7 +935,17 @@ def move_alias(
         gate=seen.summary() if seen is not None else "",
         undo=undo,
     )
-    return MoveResult(kind, name, _record(client, kind, name, move, keys), seen)
+    recorded = _recorded_change(
+        client,
+        kind,
+        name,
+        move,
+        keys,
+        lambda: _set_alias(client, kind, name, alias, target),
+        before,
+        confirmed_ms,
+    )
+    return MoveResult(kind, name, recorded, seen)
 
 
 def _is_number(version: Any) -> bool:
@@ -831,6 +972,7 @@ def delete_alias(
     client, kind: str, name: str, alias: str, *, expected: Any = _UNSET, undo: bool = False
 ) -> MoveResult:
     """Remove ``alias`` (refused if it moved since ``expected``); the deletion is recorded."""
+    confirmed_ms = int(time.time() * 1000)
     check_kind(kind)
     check_alias(alias)
     aliases, tags = current_aliases(client, kind, name)
@@ -840,12 +982,19 @@ def delete_alias(
     _check_not_stale(kind, name, alias, before, expected)
     if before is None:
         raise BadInput(no_alias(kind, name, alias, aliases))
-    if kind == "prompt":
-        client.delete_prompt_alias(name, alias)
-    else:
-        client.delete_registered_model_alias(name, alias)
+
+    def apply() -> None:
+        if kind == "prompt":
+            client.delete_prompt_alias(name, alias)
+        else:
+            client.delete_registered_model_alias(name, alias)
+
     move = Move(alias, before, None, current_user(), utc_now(), undo=undo)
-    return MoveResult(kind, name, _record(client, kind, name, move, list(tags)))
+    return MoveResult(
+        kind,
+        name,
+        _recorded_change(client, kind, name, move, list(tags), apply, before, confirmed_ms),
+    )
 
 
 def undo(client, kind: str, name: str, alias: str) -> MoveResult:
@@ -854,7 +1003,9 @@ def undo(client, kind: str, name: str, alias: str) -> MoveResult:
     check_kind(kind)
     check_alias(alias)
     aliases, tags = current_aliases(client, kind, name)
-    last = last_move(kind, name, alias, moves_from_tags(tags), aliases.get(alias))
+    last = last_move(
+        kind, name, alias, settled_moves(moves_from_tags(tags), aliases), aliases.get(alias)
+    )
     expected = last.after
     if last.before is None:
         return delete_alias(client, kind, name, alias, expected=expected, undo=True)
@@ -869,6 +1020,11 @@ def last_move(kind: str, name: str, alias: str, moves: Iterable[Move], now: int 
         raise BadInput(
             f"No recorded move of {alias!r} on {kind} {name!r} to undo; only moves made with "
             "`%mlflow alias` or the board are recorded."
+        )
+    if history[0].undo:
+        raise BadInput(
+            f"Nothing left to undo for {alias!r} of {kind} {name!r}: its last change "
+            f"({history[0].arrow()}) was an undo; move it explicitly if you want it back."
         )
     if history[0].after != now:
         raise BadInput(
@@ -928,8 +1084,12 @@ def _check_version(client, kind, name, version: Any, aliases, versions) -> int:
         if text in aliases:
             return aliases[text]
         hint = _did_you_mean(text, list(aliases))
-        raise BadInput(f"Version {text!r} of {kind} {name!r} is not a number or an alias.{hint}")
-    number = int(match[1])
+        raise BadInput(
+            f"Version {_shown(text)} of {kind} {name!r} is not a number or an alias.{hint}"
+        )
+    number = _version_number(match[1])
+    if number is None:  # no such version can exist, and asking the store would overflow
+        raise BadInput(_no_version(client, kind, name, _cut(match[1]), versions))
     # Without the caller's list, the store's own refusal of a missing version is the check
     # (see _set_alias): one read fewer per move.
     if versions is None or number in versions:
@@ -937,7 +1097,7 @@ def _check_version(client, kind, name, version: Any, aliases, versions) -> int:
     raise BadInput(_no_version(client, kind, name, number, versions))
 
 
-def _no_version(client, kind: str, name: str, number: int, versions: list[int] | None) -> str:
+def _no_version(client, kind: str, name: str, number: int | str, versions: list[int] | None) -> str:
     if versions is None:
         try:
             versions = [v.number for v, _ in _versions(client, kind, name)]
@@ -1134,6 +1294,24 @@ def _quote(value: str) -> str:
 def _did_you_mean(word: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
     return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def _version_number(digits: str) -> int | None:
+    """The version number written in ``digits``, or None past any a registry can hold
+    (length first: ``int`` refuses more than 4,300 digits)."""
+    digits = digits.lstrip("0") or "0"
+    if len(digits) > len(str(VERSION_MAX)) or int(digits) > VERSION_MAX:
+        return None
+    return int(digits)
+
+
+def _shown(value: str, cap: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= cap else text[: cap - 2] + "…" + text[0]
+
+
+def _cut(digits: str, cap: int = 30) -> str:
+    return digits if len(digits) <= cap else digits[: cap - 1] + "…"
 
 
 def _closest_version(number: Any, numbers: list[int]) -> int | None:

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlflow_magics.connection import store_lost
 from mlflow_magics.errors import BadInput
 from mlflow_magics.verdicts import Verdict, read_feedback
 
@@ -63,6 +64,10 @@ class EvalOutcome:
     result: Any = None
     interrupted: bool = False
     records: list[RecordScored] = field(default_factory=list)
+    #: Why the store stopped answering, when that is what ended the evaluation.
+    store_lost: str | None = None
+    #: What became of the run then: "marked FAILED", or that it will be once the store answers.
+    run_note: str | None = None
 
 
 # -- scorers --------------------------------------------------------------------------------
@@ -95,9 +100,10 @@ def listed_scorers(text: str) -> list[ScorerSource]:
     """The scorer expressions of ``--scorers "Safety(), my_scorer"`` (a comma list)."""
     try:
         tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError as e:
+    except (SyntaxError, ValueError) as e:  # ValueError: a NUL byte, before Python 3.12
         raise BadInput(
-            f"--scorers {text!r} is not a comma-separated list of Python expressions ({e.msg})."
+            f"--scorers {_code(repr(text), 120)} is not a comma-separated list of Python "
+            f"expressions ({getattr(e, 'msg', None) or _reason(e)})."
         ) from e
     items = tree.body.elts if isinstance(tree.body, ast.Tuple) else [tree.body]
     return [
@@ -129,9 +135,10 @@ def build_scorers(
     for source in sources:
         try:
             code = compile(source.text, f"<{source.where}>", "eval")
-        except SyntaxError as e:
+        except (SyntaxError, ValueError) as e:  # ValueError: a NUL byte, before Python 3.12
             raise BadInput(
-                f"Scorer {source.where} `{source.text}` is not a Python expression ({e.msg})."
+                f"Scorer {source.where} `{_code(source.text)}` is not a Python expression "
+                f"({getattr(e, 'msg', None) or _reason(e)})."
             ) from e
         try:
             value = eval(code, user_globals, scope)  # the user's own cell, like IPython runs it
@@ -139,21 +146,29 @@ def build_scorers(
             raise BadInput(_unknown_name(source, e, scope)) from e
         except Exception as e:
             raise BadInput(
-                f"Scorer {source.where} `{source.text}` raised {type(e).__name__}: {e}"
+                f"Scorer {source.where} `{_code(source.text)}` raised {type(e).__name__}: {_reason(e)}"
             ) from e
         if isinstance(value, type) and issubclass(value, Scorer):
             try:
                 value = value()
             except Exception as e:
+                missing = _missing_fields(e)
+                if missing:
+                    example = ", ".join(f"{f}=…" for f in missing)
+                    raise BadInput(
+                        f"Scorer {source.where}: `{_code(source.text)}` needs "
+                        f"{' and '.join(missing)}; write it as `{_code(source.text)}({example})`."
+                    ) from e
                 raise BadInput(
-                    f"Scorer {source.where}: `{source.text}()` raised {type(e).__name__}: {e}"
+                    f"Scorer {source.where}: `{_code(source.text)}()` raised {type(e).__name__}: "
+                    f"{_reason(e)}"
                 ) from e
         if not isinstance(value, Scorer):
             if callable(value) and not isinstance(value, type):
                 value = scorer(value)
             else:
                 raise BadInput(
-                    f"Scorer {source.where} `{source.text}` is a {type(value).__name__}, not a "
+                    f"Scorer {source.where} `{_code(source.text)}` is a {type(value).__name__}, not a "
                     "scorer (a built-in like Safety(), an @scorer function, or a function)."
                 )
         made.append(value)
@@ -170,12 +185,53 @@ def build_scorers(
     return made
 
 
+def _missing_fields(error: Exception) -> list[str]:
+    """The required arguments a pydantic ValidationError (a scorer's constructor) names."""
+    errors = getattr(error, "errors", None)
+    if not callable(errors):
+        return []
+    try:
+        items = errors()
+    except Exception:
+        return []
+    return [
+        ".".join(str(part) for part in item.get("loc", ()))
+        for item in items
+        if item.get("type") == "missing" and item.get("loc")
+    ]
+
+
+def _reason(error: Exception, cap: int = 300) -> str:
+    """An exception's message on one line: a pydantic ValidationError as its field errors
+    (``guidelines: Field required``), anything else as its first line."""
+    errors = getattr(error, "errors", None)
+    text = ""
+    if callable(errors):
+        try:
+            text = "; ".join(
+                f"{'.'.join(str(p) for p in item.get('loc', ())) or 'value'}: {item.get('msg')}"
+                for item in errors()
+            )
+        except Exception:
+            text = ""
+    if not text:
+        lines = str(error).strip().splitlines()
+        text = lines[0] if lines else type(error).__name__
+    return _code(text, cap)
+
+
+def _code(text: str, cap: int = 200) -> str:
+    """User text inside a message: control characters escaped, one line, bounded."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= cap else text[: cap - 1] + "…"
+
+
 def _unknown_name(source: ScorerSource, error: NameError, scope: Mapping[str, Any]) -> str:
     name = error.name or str(error)
     known = [k for k in scope if not k.startswith("_")]
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     hint = f"; did you mean `{close[0]}`?" if close else "; define it in a cell above first."
-    return f"Scorer {source.where}: unknown name `{name}` in `{source.text}`{hint}"
+    return f"Scorer {source.where}: unknown name `{name}` in `{_code(source.text)}`{hint}"
 
 
 def _is_llm_judge(scorer: Any) -> bool:
@@ -493,9 +549,38 @@ def run_evaluation(
         raise
     finally:
         open_.clear()
+        outcome.store_lost = store_lost()
         if started is not None:
-            mlflow.end_run(status)
+            if outcome.store_lost:
+                outcome.run_note = _fail_run_later(started.info.run_id)
+            else:
+                mlflow.end_run(status)
     return outcome
+
+
+def _fail_run_later(run_id: str) -> str:
+    """The store stopped answering mid-evaluation: the run leaves this kernel's stack now and
+    is marked FAILED in the store as soon as the store answers again (tried for ten minutes)."""
+    from mlflow_magics.mlflow_internals import leave_active_run
+
+    leave_active_run(run_id)
+
+    def mark() -> None:
+        import mlflow
+
+        from mlflow_magics.connection import bounded_requests
+
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            try:
+                with bounded_requests():
+                    mlflow.MlflowClient().set_terminated(run_id, "FAILED")
+                return
+            except Exception:
+                time.sleep(3)
+
+    threading.Thread(target=mark, daemon=True, name="mlflow-fail-run").start()
+    return f"run {run_id} will be marked FAILED as soon as the store answers again"
 
 
 def _tag_request(trace_id: str | None, inputs: Any) -> None:

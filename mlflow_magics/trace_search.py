@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,10 @@ _NAME_TAG = "mlflow.traceName"
 _UNITS_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _ERROR_CODE_PREFIX = re.compile(r"^[A-Z_]+:\s*")
+_QUOTED = re.compile(r"'[^']*'?|\"[^\"]*\"?|`[^`]*`?")
+_INTEGER = re.compile(r"(?<![\w.])-?\d+(?![\w.])")
+_INT64_MAX = 2**63 - 1
+_INT64_MIN = -(2**63)
 
 
 @dataclass(frozen=True)
@@ -86,10 +91,41 @@ def parse_duration(text: str) -> int:
     match = _DURATION.match(text or "")
     if match is None or float(match[1]) <= 0:
         raise BadInput(
-            f"Cannot read the duration {text!r}; use a positive number and a unit, such as "
-            "30s, 20m, 2h or 7d."
+            f"Cannot read the duration {_shown(text)}; use a positive number and a unit, such "
+            "as 30s, 20m, 2h or 7d."
         )
-    return int(float(match[1]) * _UNITS_MS[match[2]])
+    ms = float(match[1]) * _UNITS_MS[match[2]]
+    if ms > time.time() * 1000:
+        # A store compares timestamps as 64-bit integers: a cutoff before 1970 is no filter
+        # at all, and one of 20 digits overflows the comparison.
+        raise BadInput(
+            f"The duration {_shown(text)} reaches back before 1970; use a shorter one such as "
+            "7d, or leave out --last for traces of every age."
+        )
+    return int(ms)
+
+
+def check_filter(text: str | None) -> None:
+    """Refuse, before any search, the whole numbers of a filter that no store can compare
+    (beyond 64 bits: SQLite and PostgreSQL fail on them with an overflow, not a message)."""
+    for number in _filter_integers(text or ""):
+        # Length first: int() refuses literals of more than 4,300 digits.
+        if len(number.lstrip("-").lstrip("0")) > 19 or not _INT64_MIN <= int(number) <= _INT64_MAX:
+            raise BadInput(
+                f"The number {_shown(number)} in the filter is too large for a store to compare "
+                f"(whole numbers go up to {_INT64_MAX:,}); use a smaller one."
+            )
+
+
+def _filter_integers(text: str) -> list[str]:
+    """The whole-number literals of a filter, outside its quoted strings and `names`."""
+    bare = _QUOTED.sub(" ", text)
+    return _INTEGER.findall(bare)
+
+
+def _shown(value: str | None, cap: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= cap else text[: cap - 2] + "…" + text[0]
 
 
 def quote_value(value: str) -> str:
@@ -117,6 +153,7 @@ def build_filter(query: TraceQuery, now_ms: int) -> str | None:
     """The user's FILTER and the conveniences joined with AND (None when there are none)."""
     clauses = []
     if query.filter and query.filter.strip():
+        check_filter(query.filter)
         clauses.append(query.filter.strip())
     if query.name is not None:
         clauses.append(f"trace.name = {quote_value(query.name)}")
@@ -213,6 +250,13 @@ def search_infos(
             include_spans=False,
         )
     except MlflowException as e:
+        if isinstance(e.__cause__ or e.__context__, OverflowError):
+            # A number the store cannot hold reached it anyway (say, inside an order or a
+            # form check_filter does not read): still the user's mistake, in one sentence.
+            raise BadInput(
+                f"The store cannot compare a number in the filter {_shown(filter_string)} "
+                "(too large); use a smaller one."
+            ) from e
         if e.error_code not in ("INVALID_PARAMETER_VALUE", "BAD_REQUEST"):
             raise
         bad_order = order != list(DEFAULT_ORDER) and _filter_works(

@@ -21,12 +21,13 @@ def check_trace_id(trace_id: str) -> str:
     return trace_id
 
 
-def fresh() -> None:
+def fresh() -> bool:
     """Wait for what this kernel still has on MLflow's async export queue, so a read of the
-    store sees the traces of cells that already ran (and waits for nothing else)."""
+    store sees the traces of cells that already ran (and waits for nothing else). Returns
+    False when MLflow was still writing after :data:`EXPORT_WAIT` seconds."""
     from mlflow_magics.mlflow_internals import wait_for_exports
 
-    wait_for_exports(timeout=EXPORT_WAIT)
+    return wait_for_exports(timeout=EXPORT_WAIT)
 
 
 #: Longest wait, in seconds, for this kernel's queued traces before a read goes ahead anyway.
@@ -49,7 +50,8 @@ def read_trace(client, trace_id: str):
     from mlflow.exceptions import MlflowException
 
     trace_id = check_trace_id(trace_id)
-    fresh()
+    if not fresh():
+        return _read_while_exporting(client, trace_id)
     try:
         trace = client.get_trace(trace_id)
     except MlflowException as e:
@@ -69,3 +71,36 @@ def read_trace(client, trace_id: str):
     if trace is None:
         raise BadInput(f"No trace {trace_id} in {client.tracking_uri}.")
     return trace, None
+
+
+def _read_while_exporting(client, trace_id: str):
+    """MLflow is still writing this kernel's traces. ``MlflowClient.get_trace`` would poll the
+    store for a trace still being written (three full reads over three seconds, each taking
+    the SQLite lock its writer needs), so the store is read once, as far as it goes."""
+    from mlflow_magics.mlflow_internals import partial_trace, pending_exports
+
+    pending = pending_exports()
+    still = f"MLflow is still writing this kernel's traces ({pending or 'some'} spans to go)"
+    trace = partial_trace(client, trace_id)
+    if trace is None:
+        raise BadInput(f"{still}, and trace {trace_id} is not in the store yet; try again shortly.")
+    missing = _missing_spans(trace)
+    if missing == 0:
+        return trace, None
+    if missing is None:
+        return trace, f"{still}; this trace may not be complete yet"
+    return trace, f"{still}: {missing:,} spans of this trace are not in the store yet"
+
+
+def _missing_spans(trace) -> int | None:
+    """Spans the trace had when it ended that the read lacks (MLflow records the count with
+    the trace's end); None when the store does not have that record yet."""
+    import json
+
+    from mlflow.tracing.constant import TraceMetadataKey, TraceSizeStatsKey
+
+    try:
+        stats = json.loads(trace.info.trace_metadata[TraceMetadataKey.SIZE_STATS])
+        return max(0, int(stats[TraceSizeStatsKey.NUM_SPANS]) - len(trace.data.spans))
+    except Exception:
+        return None

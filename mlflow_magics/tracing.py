@@ -141,27 +141,65 @@ def output_value(value: Any) -> Any:
     return text if len(text) <= OUTPUT_REPR_CAP else text[:OUTPUT_REPR_CAP] + "…"
 
 
-class ExportWatch(logging.Handler):
-    """Notices MLflow's "trace was not saved" log records from the export queue."""
+#: Loggers through which MLflow (and OpenTelemetry's span batch under it) says a trace, or
+#: part of one, did not reach the store.
+_EXPORT_LOGGERS = (
+    "mlflow.tracing.export.mlflow_v3",
+    "mlflow.tracing.export.async_export_queue",
+    "mlflow.store.db.utils",
+    "opentelemetry.sdk._shared_internal",
+)
+#: Threads MLflow exports traces from (its write queue's consumer and workers, OpenTelemetry's
+#: span batch): a store error logged there is an export failure, not the user's own call.
+_EXPORT_THREADS = ("MlflowTraceLoggingWorker", "MLflowTraceLoggingConsumer", "OtelBatch")
+
+
+class ExportWatch(logging.Filter):
+    """Notices MLflow's "trace was not saved" log records from the export queue and keeps
+    them for one warning of ours under the next cell, instead of MLflow's log lines (a
+    store error in an export thread is a full SQL statement and a traceback, repeated per
+    batch)."""
 
     def __init__(self) -> None:
-        super().__init__(level=logging.WARNING)
+        super().__init__()
         self._lock = threading.Lock()
         self._failures: list[str] = []
 
-    def emit(self, record: logging.LogRecord) -> None:
+    def filter(self, record: logging.LogRecord) -> bool:
+        failure = self._failure(record)
+        if failure is None:
+            return True
+        with self._lock:
+            if failure not in self._failures:
+                self._failures.append(failure)
+        return False
+
+    @staticmethod
+    def _failure(record: logging.LogRecord) -> str | None:
+        if record.levelno < logging.WARNING:
+            return None
         message = record.getMessage()
-        if "queue is full" in message:
-            message = (
+        if "queue is full" in message.lower() or "Queue full, dropping" in message:
+            return (
                 "MLflow's export queue overflowed (it takes one entry per span), so part or all "
                 "of it was dropped; raise MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE for traces "
                 "this large"
             )
-        elif "Failed to send trace" not in message and "trace was NOT saved" not in message:
-            return
-        with self._lock:
-            if message.splitlines()[0][:300] not in self._failures:
-                self._failures.append(message.splitlines()[0][:300])
+        lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
+        if record.name == "mlflow.store.db.utils":
+            if not record.threadName.startswith(_EXPORT_THREADS):
+                return None
+            # "SQLAlchemy database error. The following exception is caught." + the error
+            reason = lines[1] if len(lines) > 1 else (lines[0] if lines else "")
+            return f"MLflow could not write it to the store: {reason[:300]}"
+        if "Failed to send trace" not in message and "trace was NOT saved" not in message:
+            if (
+                record.name == "mlflow.tracing.export.async_export_queue"
+                and record.threadName.startswith(_EXPORT_THREADS)
+            ):
+                return (lines[0] if lines else message)[:300]
+            return None
+        return (lines[0] if lines else message)[:300]
 
     def take(self) -> list[str]:
         with self._lock:
@@ -190,6 +228,9 @@ class CellTracer:
         self.export_watch = ExportWatch()
         self._open: _OpenCell | None = None
         self._watching = False
+        #: The store problem last told to the user (export failures it explains are not
+        #: repeated).
+        self._told: str | None = None
         # Watched from the start (loggers exist by name before mlflow is imported), so traces
         # made outside traced cells are covered too.
         self._watch_exports()
@@ -213,6 +254,8 @@ class CellTracer:
         try:
             problem = self.problem()
             if problem:
+                self.export_watch.take()  # earlier traces lost to the same cause: said here
+                self._told = _store_file_problem()
                 self.warn(f"Tracing skipped, the cell ran untraced: {problem}.")
                 return False
             import mlflow
@@ -241,6 +284,11 @@ class CellTracer:
                     reason = mlflow_warnings.messages[0].replace("Failed to start span", "")
                     self.warn(f"Tracing failed, the cell runs untraced: {reason.strip(' :')[:300]}")
                 return False
+            # MLflow makes its exporter when a first span starts (again after a new tracking
+            # URI or a reset); fitting it to an SQLite store costs microseconds once done.
+            from mlflow_magics.mlflow_internals import fit_exports_to_sqlite
+
+            fit_exports_to_sqlite()
             internal = self._internal_trace(trace_id)
             if options.tags and internal is not None:
                 internal.info.tags.update({str(k): str(v) for k, v in options.tags.items()})
@@ -322,9 +370,20 @@ class CellTracer:
             cell.ended_ns = time.time_ns()
 
     def report_export_failures(self) -> None:
-        """One warning per export failure MLflow logged since the last report."""
-        for failure in self.export_watch.take():
-            self.warn(f"A trace was not saved: {failure}.")
+        """One warning for the export failures MLflow logged since the last report. When the
+        store's file was deleted, that is the reason, said once (a traced cell skipped for it
+        already said so)."""
+        failures = self.export_watch.take()
+        if not failures:
+            return
+        gone = _store_file_problem()
+        if gone:
+            if gone != self._told:
+                self._told = gone
+                self.warn(f"A trace was not saved: {gone}.")
+            return
+        more = f" (and {len(failures) - 1} more export failures)" if len(failures) > 1 else ""
+        self.warn(f"A trace was not saved: {failures[0]}{more}.")
 
     @staticmethod
     def _internal_trace(trace_id: str):
@@ -340,8 +399,8 @@ class CellTracer:
     def _watch_exports(self) -> None:
         if self._watching:
             return
-        for name in ("mlflow.tracing.export.mlflow_v3", "mlflow.tracing.export.async_export_queue"):
-            logging.getLogger(name).addHandler(self.export_watch)
+        for name in _EXPORT_LOGGERS:
+            logging.getLogger(name).addFilter(self.export_watch)
         self._watching = True
 
     def close(self) -> None:
@@ -349,12 +408,21 @@ class CellTracer:
         if self._open is not None:
             self.finish(None, None)
         if self._watching:
-            for name in (
-                "mlflow.tracing.export.mlflow_v3",
-                "mlflow.tracing.export.async_export_queue",
-            ):
-                logging.getLogger(name).removeHandler(self.export_watch)
+            for name in _EXPORT_LOGGERS:
+                logging.getLogger(name).removeFilter(self.export_watch)
             self._watching = False
+
+
+def _store_file_problem() -> str | None:
+    """Why the SQLite file of the current store is gone, else None (never raises)."""
+    try:
+        import mlflow
+
+        from mlflow_magics import store_file
+
+        return store_file.problem(mlflow.get_tracking_uri())
+    except Exception:
+        return None
 
 
 class _TakeWarnings(logging.Filter):

@@ -585,8 +585,8 @@ def test_help_and_completion_name_the_new_subcommands(shell, capsys):
     usage = capsys.readouterr().out
     for name in ("prompts", "models", "alias"):
         assert f"\n  {name} " in usage
-    assert "--undo" in commands.FLAGS["alias"]
-    assert "prompt" in commands.FLAGS["diff"]
+    assert "--undo" in commands.completions("%mlflow alias ")
+    assert "prompt" in commands.completions("%mlflow diff ")
 
 
 @pytest.mark.parametrize(

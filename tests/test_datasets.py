@@ -13,8 +13,8 @@ import pytest
 from IPython.core.error import UsageError
 from static_html import assert_cells_align_in_jupyterlab, assert_ids_never_wrap
 
-from mlflow_magics import commands
-from mlflow_magics.datasets import expectations_from, records_from_traces
+from mlflow_magics import commands, datasets
+from mlflow_magics.datasets import EditConflict, expectations_from, records_from_traces
 from mlflow_magics.views import display
 
 SCRIPT = "<script>window.__xss=1</script>"
@@ -252,7 +252,11 @@ def test_set_expectations_twin_saves_and_show_reads_it_back(shell):
     }
     ds.set_expectations(rid, expected_response="")  # clears one field, keeps the others
     again = shell.run("%mlflow dataset show qa")
-    record = next(r for r in again.records if r.record_id == rid)
+    # dropping an expectation rewrites the record: same inputs and source, same place
+    record = next(r for r in again.records if r.source_trace == saved.source_trace)
+    assert again.records.index(record) == [r.record_id for r in ds.records].index(
+        ds.records[0].record_id
+    )
     assert record.expectations == {
         "expected_facts": ["a fact", "another"],
         "guidelines": ["be brief"],
@@ -379,6 +383,275 @@ def test_dataset_feeds_genai_evaluate_unchanged(shell):
 
     result = mlflow.genai.evaluate(data=ds.dataset, scorers=[exact])
     assert result.metrics["exact/mean"] == 1.0
+
+
+# -- all or nothing (create) -------------------------------------------------------------------
+
+
+def traces_answering(outputs: list, asking: str = "mixed question") -> list[str]:
+    """One trace per output, asking ``{asking} {i}`` (in the list's order)."""
+    ids = []
+    for i, out in enumerate(outputs):
+        root = mlflow.start_span_no_context("answer", inputs={"q": f"{asking} {i}"})
+        root.set_outputs(out)
+        root.end()
+        ids.append(root.trace_id)
+    mlflow.flush_trace_async_logging()
+    return ids
+
+
+def test_records_whose_outputs_mix_text_and_objects_are_all_stored(shell):
+    # MLflow's schema inference fails on an object output after a text one; the product orders
+    # the write so the store takes both, and each record keeps its own output.
+    shell.user_ns["ids"] = traces_answering(["plain text", {"answer": "an object", "n": 2}, "more"])
+    ds = shell.run("%mlflow dataset create mixed --traces ids")
+    assert (ds.merge.added, len(ds.records)) == (3, 3)
+    outputs = {r.inputs["q"]: r.outputs for r in ds.records}
+    assert outputs == {
+        "mixed question 0": "plain text",
+        "mixed question 1": {"answer": "an object", "n": 2},
+        "mixed question 2": "more",
+    }
+    from mlflow.genai.scorers import scorer
+
+    @scorer
+    def has_output(outputs):
+        return outputs is not None
+
+    result = mlflow.genai.evaluate(data=ds.dataset, scorers=[has_output])
+    assert result.metrics["has_output/mean"] == 1.0
+
+
+def test_object_outputs_for_a_dataset_of_text_outputs_are_one_sentence_and_add_nothing(shell):
+    shell.user_ns["ids"] = traces_answering(["text only"])
+    shell.run("%mlflow dataset create texts --traces ids")
+    shell.user_ns["ids"] = traces_answering([{"answer": "an object"}, "text again"], "later")
+    with pytest.raises(UsageError, match=r"holds string outputs .*nothing was added") as info:
+        shell.run("%mlflow dataset add texts --traces ids")
+    assert "\n" not in str(info.value)
+    assert len(shell.run("%mlflow dataset show texts").records) == 1
+
+
+def test_a_create_whose_records_mlflow_refuses_leaves_nothing_and_runs_again(shell):
+    # A session record ({"goal": …}) and a trace record cannot share a dataset: MLflow refuses
+    # the write after the dataset was made.
+    session = mlflow.start_span_no_context("chat", inputs={"goal": "book a flight"})
+    session.set_outputs("booked")
+    session.end()
+    mlflow.flush_trace_async_logging()
+    good = trace_id_asking(shell, "question 1")
+    shell.user_ns.update(both=[good, session.trace_id], good=[good])
+    with pytest.raises(UsageError, match=r"Could not write the 2 records .*nothing was kept") as e:
+        shell.run("%mlflow dataset create sess --traces both")
+    assert "\n" not in str(e.value)
+    assert "sess" not in shell.run("%mlflow datasets").names
+    ds = shell.run("%mlflow dataset create sess --traces good")  # the same name, again
+    assert (ds.merge.created, len(ds.records)) == (True, 1)
+    assert shell.run("%mlflow datasets").names.count("sess") == 1
+
+
+def test_a_create_with_a_trace_the_store_lacks_makes_nothing(shell):
+    # A trace that cannot be loaded is found before anything is made.
+    shell.user_ns["ids"] = [trace_id_asking(shell, "question 1"), "tr-" + "0" * 32]
+    with pytest.raises(UsageError, match="not in"):
+        shell.run("%mlflow dataset create early --traces ids")
+    assert "early" not in shell.run("%mlflow datasets").names
+
+
+def test_create_takes_over_an_empty_dataset_a_failed_create_could_not_remove(shell):
+    from mlflow.genai.datasets import create_dataset
+
+    create_dataset(name="left")  # what a create whose store died before cleanup leaves
+    ds = shell.run("%mlflow dataset create left --from all --max 2")
+    assert len(ds.records) == 2
+    assert shell.run("%mlflow datasets").names.count("left") == 1
+    with pytest.raises(UsageError, match="already exists"):
+        shell.run("%mlflow dataset create left --from all")
+
+
+# -- edits: only what changed, never over a newer store, never a None expectation ----------------
+
+
+def store_record(shell, name: str, source_trace: str):
+    """The record of ``source_trace`` as the store holds it now (MLflow's own read)."""
+    client = mlflow.MlflowClient()
+    entity = datasets._find_entity(client, name)
+    for r in client.get_dataset(entity.dataset_id).records:
+        if r.source_id == source_trace:
+            return r
+    raise AssertionError(f"no record of {source_trace}")
+
+
+def another_kernel_sets(name: str, record_id: str, **fields) -> None:
+    """A write by someone else: straight to the store, no view of this kernel hears of it."""
+    datasets.set_expectations(
+        datasets.find_dataset(mlflow.MlflowClient(), name), record_id, **fields
+    )
+
+
+def row_of(grid, record_id: str) -> dict:
+    return next(r for r in grid.page["rows"] if r["id"] == record_id)
+
+
+def grid_save(grid, record_id: str, **fields) -> None:
+    """The grid's Save, as the front-end sends it: the changed fields, with the row's version
+    and values as drawn."""
+    row = row_of(grid, record_id)
+    drawn = {k: row[k] for k in datasets.EXPECTATION_FIELDS}
+    grid.act(
+        {
+            "action": "save",
+            "record_id": record_id,
+            "fields": fields,
+            "version": row["version"],
+            "drawn": drawn,
+        }
+    )
+
+
+@pytest.fixture
+def curated(shell):
+    """Dataset qa of every trace, its grid, and a record with a response and two facts."""
+    ds = shell.run("%mlflow dataset create qa --from all")
+    rid = ds.records[0].record_id
+    ds.set_expectations(rid, expected_response="ours", expected_facts=["a", "b"])
+    return ds, ds.widget.children[0], rid
+
+
+@pytest.mark.parametrize(
+    "choice, facts",
+    [
+        ("overwrite", ["a", "b", "mine"]),
+        ("merge", ["t1", "t2", "mine"]),  # the store's facts, and the one the edit added
+        ("discard", ["t1", "t2"]),
+    ],
+)
+def test_a_save_from_a_grid_drawn_before_a_newer_write_is_refused_then_settled(
+    shell, curated, choice, facts
+):
+    ds, grid, rid = curated
+    trace = ds.records[0].source_trace
+    another_kernel_sets("qa", rid, expected_response="theirs", expected_facts=["t1", "t2"])
+    grid_save(grid, rid, expected_facts=["a", "b", "mine"])
+    # refused: the store keeps the newer values, the grid shows them beside the edit
+    stored = store_record(shell, "qa", trace)
+    assert stored.expectations == {"expected_response": "theirs", "expected_facts": ["t1", "t2"]}
+    conflict = grid.conflicts[rid]
+    assert conflict["current"]["expected_facts"] == ["t1", "t2"]
+    assert conflict["fields"] == {"expected_facts": ["a", "b", "mine"]}
+    assert "changed in the store" in grid.note and not grid.error
+    assert "refused edit of" in ds.to_text()
+    # the user chooses
+    grid.act({"action": "resolve", "record_id": rid, "choice": choice})
+    assert not grid.conflicts and not grid.error
+    stored = store_record(shell, "qa", trace)
+    assert stored.expectations == {"expected_response": "theirs", "expected_facts": facts}
+    assert row_of(grid, stored.dataset_record_id)["expected_facts"] == facts
+
+
+def test_settling_a_refusal_after_yet_another_write_is_refused_again(shell, curated):
+    ds, grid, rid = curated
+    another_kernel_sets("qa", rid, expected_facts=["t1"])
+    grid_save(grid, rid, expected_facts=["mine"])
+    another_kernel_sets("qa", rid, expected_facts=["t1", "t2"])
+    grid.act({"action": "resolve", "record_id": rid, "choice": "overwrite"})
+    assert grid.conflicts[rid]["current"]["expected_facts"] == ["t1", "t2"]
+    assert store_record(shell, "qa", ds.records[0].source_trace).expectations["expected_facts"] == [
+        "t1",
+        "t2",
+    ]
+
+
+def test_the_python_api_refuses_a_stale_edit_in_one_sentence_unless_told(shell, curated, capsys):
+    ds, _grid, rid = curated
+    another_kernel_sets("qa", rid, expected_facts=["t1"])
+    with pytest.raises(EditConflict, match=r"changed in the store.*expected_facts now \["):
+        ds.set_expectations(rid, expected_facts=["mine"])
+    shell.user_ns.update(ds=ds, rid=rid)
+    another_kernel_sets("qa", rid, expected_facts=["t2"])
+    capsys.readouterr()
+    with pytest.raises(EditConflict):  # from a cell the user sees the one sentence
+        shell.run("ds.set_expectations(rid, expected_facts=['mine'])")
+    shown = capsys.readouterr().err.strip()
+    assert shown.startswith("UsageError: Record ") and "\n" not in shown
+    saved = ds.set_expectations(rid, expected_facts=["mine"], on_conflict="merge")
+    assert saved.expectations["expected_facts"] == ["t2", "mine"]
+
+
+def test_a_save_writes_only_the_changed_fields(shell, curated):
+    ds, grid, rid = curated
+    grid_save(grid, rid, guidelines=["be brief"])
+    assert store_record(shell, "qa", ds.records[0].source_trace).expectations == {
+        "expected_response": "ours",
+        "expected_facts": ["a", "b"],
+        "guidelines": ["be brief"],
+    }
+
+
+def test_a_cleared_field_removes_the_expectation_and_the_dataset_still_evaluates(shell, curated):
+    from mlflow.genai.scorers import scorer
+
+    ds, grid, rid = curated
+    trace = ds.records[0].source_trace
+    grid_save(grid, rid, expected_response="", expected_facts=["a", "b"])
+    assert store_record(shell, "qa", trace).expectations == {"expected_facts": ["a", "b"]}
+    # a blank save of every field of an untouched record (what a Save of an unedited row sent)
+    other = ds.records[1].record_id
+    grid.act(
+        {
+            "action": "save",
+            "record_id": other,
+            "fields": {"expected_response": "", "expected_facts": [], "guidelines": []},
+        }
+    )
+    assert not store_record(shell, "qa", ds.records[1].source_trace).expectations
+    ds.set_expectations(row_of(grid, ds.records[0].record_id)["id"], expected_facts=[])
+    assert not store_record(shell, "qa", trace).expectations
+
+    @scorer
+    def anything(outputs, expectations):
+        return True
+
+    result = mlflow.genai.evaluate(data=ds.dataset, scorers=[anything])
+    frame = result.tables["eval_results"]
+    assert len(frame) == len(ds.records)
+    assert result.metrics["anything/mean"] == 1.0
+
+
+def test_other_open_grids_of_the_dataset_refresh_after_a_save(shell, curated):
+    _ds, grid, rid = curated
+    other = shell.run("%mlflow dataset show qa")
+    other_grid = other.widget.children[0]
+    elsewhere = shell.run("%mlflow dataset create unrelated --from all --max 1")
+    before = elsewhere.records
+    grid_save(grid, rid, expected_facts=["a", "b", "c"])
+    assert row_of(other_grid, rid)["expected_facts"] == ["a", "b", "c"]
+    assert other.records[0].expectations["expected_facts"] == ["a", "b", "c"]
+    assert elsewhere.records == before
+    # the refreshed view's own edits are based on what it now shows: no refusal
+    other.set_expectations(rid, expected_facts=["a"])
+    assert row_of(grid, rid)["expected_facts"] == ["a"]
+
+
+def test_save_all_saves_every_edit_and_refuses_only_the_stale_one(shell, curated):
+    ds, grid, _rid = curated
+    rows = grid.page["rows"][:3]
+    another_kernel_sets("qa", rows[2]["id"], guidelines=["theirs"])
+    edits = [
+        {
+            "record_id": r["id"],
+            "fields": {"expected_response": f"answer {i}"},
+            "version": r["version"],
+            "drawn": {k: r[k] for k in datasets.EXPECTATION_FIELDS},
+        }
+        for i, r in enumerate(rows)
+    ]
+    grid.act({"action": "save_all", "edits": edits})
+    assert list(grid.conflicts) == [rows[2]["id"]]
+    assert grid.note.startswith("Saved the expectations of 2 records; record ")
+    got = {r.record_id: r.expectations.get("expected_response") for r in ds.records}
+    assert (got[rows[0]["id"]], got[rows[1]["id"]]) == ("answer 0", "answer 1")
+    assert got[rows[2]["id"]] is None
 
 
 # -- integration -----------------------------------------------------------------------------

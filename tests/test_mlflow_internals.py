@@ -67,3 +67,80 @@ def test_price_uses_mlflows_model_catalog():
     assert cost is not None and cost > 0
     assert internals.price("no-such-model-xyz", {"input_tokens": 10}) is None
     assert internals.price(None, {"input_tokens": 10}) is None
+
+
+def _exporters():
+    """The current tracer provider's processors and exporters (older providers' batch
+    processors linger in MLflow's registry until collected)."""
+    from mlflow.tracing.provider import provider
+
+    return [(p, p.span_exporter) for p in provider.get()._active_span_processor._span_processors]
+
+
+def test_reading_the_processors_makes_no_new_ones(store):
+    import threading
+
+    with mlflow.start_span("makes the exporter"):
+        pass
+    internals.wait_for_exports()
+    before = threading.active_count()
+    for _ in range(20):
+        internals.wait_for_exports()
+    assert threading.active_count() <= before  # each read once started a batch thread
+
+
+def test_exports_to_sqlite_are_fitted_to_one_writer_in_batches(store):
+    with mlflow.start_span("makes the exporter"):
+        pass
+    assert internals.fit_exports_to_sqlite()
+    ((processor, exporter),) = _exporters()
+    assert exporter._async_queue._max_workers == 1
+    assert exporter._async_queue._queue.maxsize == internals.SQLITE_QUEUE_BOUND
+    batch = processor._batch_delegate._batch_processor
+    assert batch._max_export_batch_size == internals.SQLITE_SPAN_BATCH
+    assert batch._max_export_batch_size <= batch._max_queue_size // 4
+    assert not internals.fit_exports_to_sqlite()  # already fitted: nothing to change
+    with mlflow.start_span("still exported") as span:
+        pass
+    assert internals.wait_for_exports(timeout=10)
+    assert store.get_trace(span.trace_id).data.spans[0].name == "still exported"
+
+
+def test_a_users_export_settings_are_kept(store, monkeypatch):
+    monkeypatch.setenv("MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS", "3")
+    monkeypatch.setenv("MLFLOW_ASYNC_TRACE_LOGGING_MAX_SPAN_BATCH_SIZE", "7")
+    mlflow.tracing.reset()  # MLflow reads them when it makes its exporter
+    try:
+        with mlflow.start_span("makes the exporter"):
+            pass
+        internals.fit_exports_to_sqlite()
+        ((processor, exporter),) = _exporters()
+        assert exporter._async_queue._max_workers == 3
+        assert processor._batch_delegate._batch_processor._max_export_batch_size == 7
+    finally:
+        monkeypatch.undo()
+        mlflow.tracing.reset()
+
+
+def test_sqlite_file_names_the_file_behind_a_uri(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert internals.sqlite_file("sqlite:///mlflow.db") == str(tmp_path / "mlflow.db")
+    assert internals.sqlite_file(f"sqlite:///{tmp_path}/x.db") == str(tmp_path / "x.db")
+    assert internals.sqlite_file("sqlite:///x.db?timeout=5") == str(tmp_path / "x.db")
+    for uri in ("sqlite://", "sqlite:///:memory:", "http://127.0.0.1:5000", "postgresql://h/db"):
+        assert internals.sqlite_file(uri) is None
+
+
+def test_forgetting_a_deleted_sqlite_store_opens_it_afresh(store_uri, tmp_path):
+    import os
+
+    client = mlflow.MlflowClient(tracking_uri=store_uri, registry_uri=store_uri)
+    client.create_experiment("gone-with-the-file")
+    client.create_registered_model("gone-too")
+    os.remove(tmp_path / "mlflow.db")
+    # MLflow's cached engine still reads the deleted file through its pooled connections
+    internals.forget_sqlite_store(str(tmp_path / "mlflow.db"))
+    client = mlflow.MlflowClient(tracking_uri=store_uri, registry_uri=store_uri)
+    assert [e.name for e in client.search_experiments()] == ["Default"]  # a new store
+    assert client.search_registered_models() == []
+    assert (tmp_path / "mlflow.db").stat().st_size > 0

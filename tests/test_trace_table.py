@@ -258,7 +258,7 @@ def test_help_and_completion(shell, capsys):
     out = capsys.readouterr().out
     assert "%mlflow traces" in out and "--last D" in out and "FILTER" in out
     assert "traces" in commands.SUBCOMMANDS
-    assert "--order-by" in commands.FLAGS["traces"]
+    assert "--order-by" in commands.completions("%mlflow traces ")
 
 
 def test_selection_twins(shell):

@@ -83,14 +83,24 @@ class ActionWidget(BundledWidget):
 
     def act(self, content: dict[str, Any]) -> None:
         """Do what one front-end message asks, as a click would."""
+        from mlflow_magics.connection import bounded_requests, transport_failure
+
         self._before_action()
         try:
             if content.get("action") not in self.keeps_unsaved:
                 self._check_store()
-            self._act(content)
+            with bounded_requests():
+                self._act(content)
         except BadInput as e:
             self._refused(str(e))
         except Exception as e:
+            reason = transport_failure(e)
+            if reason is not None:
+                self._refused(
+                    f"The store stopped answering ({reason}); what it finished is kept — "
+                    "try again once it answers."
+                )
+                return
             self.error = f"{type(e).__name__}: {e}"
             show_traceback()
 

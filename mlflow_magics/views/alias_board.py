@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlflow_magics import registry
+from mlflow_magics.connection import store_call
 from mlflow_magics.errors import BadInput
 from mlflow_magics.registry import Board, Entry, Move, MoveResult, VersionDiff
 from mlflow_magics.views import display
-from mlflow_magics.views.markup import NO_MATH, Markup, join, tag
+from mlflow_magics.views.markup import NO_MATH, Markup, join, tag, visible
 from mlflow_magics.views.table_css import DIM, RAISED, WARN, table_rules, tint
 from mlflow_magics.views.trace_table import clip, format_time
 
@@ -100,6 +101,7 @@ class AliasBoard:
     def names(self) -> list[str]:
         return [e.name for e in self.entries]
 
+    @store_call
     def open(self, name: str) -> AliasBoard:
         """Show one prompt / model (what clicking its name in the listing does)."""
         self.board = registry.read_board(self._client, self.kind, name)
@@ -109,6 +111,7 @@ class AliasBoard:
         self._sync()
         return self
 
+    @store_call
     def refresh(self) -> AliasBoard:
         """Re-read from the registry (a pending change is dropped)."""
         if self.board is not None:
@@ -169,6 +172,7 @@ class AliasBoard:
         self.note = "Cancelled; nothing moved."
         self._sync()
 
+    @store_call
     def confirm(self) -> MoveView:
         """Do the planned change, unless the alias moved since the board was drawn (then the
         board is refreshed and the change refused) or the gate refuses it."""
@@ -314,7 +318,7 @@ class AliasBoard:
                 )
             if len(self.entries) > LIST_CAP:
                 lines.append(f"  … {len(self.entries) - LIST_CAP:,} more; narrow with --like")
-            return "\n".join(lines)
+            return visible("\n".join(lines))
         b = self.board
         if b.aliases:
             lines.append(
@@ -344,7 +348,7 @@ class AliasBoard:
             lines.append(self.note)
         if self.shown_diff:
             lines.append(diff_text(self.shown_diff))
-        return "\n".join(lines)
+        return visible("\n".join(lines))
 
     def to_html(self) -> str:
         body: list[Any] = [tag("div", tag("b", self._title()), class_="cap")]
@@ -457,7 +461,7 @@ class MoveView:
         lines = [self.result.sentence()]
         if self.result.gate is not None and self.result.gate.rows:
             lines.append(self.result.gate.table())
-        return "\n".join(lines)
+        return visible("\n".join(lines))
 
     def to_html(self) -> str:
         parts: list[Any] = [tag("div", self.result.sentence())]
@@ -616,7 +620,7 @@ def diff_text(d: VersionDiff, max_lines: int = DIFF_LINES) -> str:
         lines.append(f"… {len(d.lines) - max_lines:,} more lines")
     for key, a, b in d.settings:
         lines.append(f"~ {key}: {_value(a)} → {_value(b)}")
-    return "\n".join(lines)
+    return visible("\n".join(lines))
 
 
 def diff_html(d: VersionDiff, max_lines: int = DIFF_LINES) -> Markup:

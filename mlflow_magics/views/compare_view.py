@@ -17,7 +17,7 @@ from typing import Any
 from mlflow_magics.compare import CompareRow, RunComparison, RunRef, ScorerSummary
 from mlflow_magics.verdicts import Verdict
 from mlflow_magics.views import display
-from mlflow_magics.views.markup import NO_MATH, Markup, join, tag
+from mlflow_magics.views.markup import NO_MATH, Markup, join, tag, visible
 from mlflow_magics.views.table_css import (
     DIM,
     ERR,
@@ -128,7 +128,7 @@ def compare_text(c: RunComparison, max_rows: int = TEXT_MAX_ROWS) -> str:
                 lines.append(f"      {side}: {_plain(preview(record.outputs, 120), 120)}")
     if len(moved) > len(shown):
         lines.append(f"… {len(moved) - len(shown):,} more changed records not shown")
-    return "\n".join(lines)
+    return visible("\n".join(lines))
 
 
 def _rates(s: ScorerSummary) -> str:

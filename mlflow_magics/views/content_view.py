@@ -24,7 +24,7 @@ from typing import Any
 
 from wcwidth import wcwidth
 
-from mlflow_magics.views.markup import NO_MATH, Markup, join, tag
+from mlflow_magics.views.markup import NO_MATH, Markup, join, tag, visible
 from mlflow_magics.views.table_css import DIM, ERR, OK, RAISED, WARN, table_rules, tint
 
 #: Characters of message text (tool arguments and results included) a transcript shows.
@@ -43,23 +43,8 @@ _MIN_FIELD = 80
 
 # -- untrusted text ----------------------------------------------------------------------------
 
-# C0/C1 controls except tab and newline, and the bidi controls that reorder what follows them
-# (a right-to-left override makes "exe.txt" read "txt.exe"): shown as visible escapes.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def _escape_char(m: re.Match) -> str:
-    code = ord(m.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def visible(text: object) -> str:
-    """``text`` with control and bidi-override characters as visible escapes (``\\x1b``,
-    ``\\u202e``); newlines kept (``\\r\\n`` and lone ``\\r`` become ``\\n``), tabs kept."""
-    s = str(text)
-    if "\r" in s:
-        s = s.replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL.sub(_escape_char, s)
+# Control and bidi characters become visible escapes through markup.visible (the one place
+# that decides which characters those are); it is re-exported here for the text tiers.
 
 
 def _char_width(ch: str) -> int:

@@ -16,7 +16,7 @@ from typing import Any
 from mlflow_magics.trace_data import Payload, format_duration
 from mlflow_magics.trace_diff import ADDED, CHANGED, REMOVED, DiffRow, DiffSummary, TraceDiff
 from mlflow_magics.views import display
-from mlflow_magics.views.markup import NO_MATH, Markup, join, tag
+from mlflow_magics.views.markup import NO_MATH, Markup, join, tag, visible
 from mlflow_magics.views.table_css import (
     DIM,
     ERR,
@@ -110,7 +110,7 @@ def diff_text(diff: TraceDiff, max_lines: int = TEXT_MAX_LINES) -> str:
         lines.append(
             f"… {len(diff.rows) - max_lines:,} more rows not shown ({len(diff.rows):,} in all)"
         )
-    return "\n".join(lines)
+    return visible("\n".join(lines))
 
 
 def _pair_name(r: DiffRow) -> str:

@@ -6,6 +6,8 @@ import os
 import sys
 from typing import Any
 
+from mlflow_magics.views.markup import visible
+
 MODES = ("auto", "widget", "html", "text")
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 DATABRICKS_TRACE_MIME = "application/databricks.mlflow.trace"
@@ -81,9 +83,12 @@ def mimebundle(
     widget: Any = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Assemble a bundle for the current mode; ``html``/``widget`` are zero-arg builders."""
+    """Assemble a bundle for the current mode; ``html``/``widget`` are zero-arg builders.
+
+    ``text`` reaches terminals and logs: its control and bidi characters are shown as escapes
+    here too, whichever view made it."""
     mode = get_mode()
-    bundle: dict[str, Any] = {"text/plain": text}
+    bundle: dict[str, Any] = {"text/plain": visible(text)}
     if mode == "text":
         return bundle
     if html is not None:

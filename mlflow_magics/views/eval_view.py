@@ -20,12 +20,13 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from mlflow_magics.connection import store_call
 from mlflow_magics.errors import BadInput
 from mlflow_magics.scoring import EvalOutcome, RecordScored
 from mlflow_magics.verdicts import Verdict, aggregate
 from mlflow_magics.views import display
 from mlflow_magics.views.detail_area import WithDetailArea
-from mlflow_magics.views.markup import NO_MATH, Markup, join, tag
+from mlflow_magics.views.markup import NO_MATH, Markup, join, tag, visible
 from mlflow_magics.views.table_css import ERR, OK, RAISED, table_rules, tint
 from mlflow_magics.views.trace_table import clip
 
@@ -261,6 +262,7 @@ class EvalView(WithDetailArea):
             )
         ]
 
+    @store_call
     def add_failing_to_dataset(self, name: str, scorers: list[str] | None = None):
         """Add the failing rows' traces to dataset ``name`` (created if missing), idempotently.
 
@@ -384,7 +386,7 @@ class EvalView(WithDetailArea):
                 lines.append(f"      predict error: {clip(r.error, 200)}")
         if len(self.rows) > TEXT_ROWS:
             lines.append(f"  … {len(self.rows) - TEXT_ROWS} more rows (to_pandas() has all)")
-        return "\n".join(lines)
+        return visible("\n".join(lines))
 
     def _html(self) -> Markup:
         head = [tag("strong", self._progress_text())]

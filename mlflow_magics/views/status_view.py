@@ -6,7 +6,7 @@ from typing import Any
 
 from mlflow_magics.connection import Status
 from mlflow_magics.views import display
-from mlflow_magics.views.markup import Markup, escape, tag
+from mlflow_magics.views.markup import NO_MATH, Markup, escape, tag, visible
 from mlflow_magics.views.table_css import DIM, ERR, table_rules
 
 _CSS = table_rules("mlfm-status") + (
@@ -62,7 +62,7 @@ class StatusView:
             lines.append(f"{'problem':>16}: {self.status.problem}")
         if self.note:
             lines.append(self.note)
-        return "\n".join(lines)
+        return visible("\n".join(lines))
 
     def to_html(self) -> str:
         rows = [
@@ -75,7 +75,7 @@ class StatusView:
             )
         note = tag("div", self.note) if self.note else ""
         return tag("style", Markup(_CSS)) + tag(
-            "div", tag("table", rows), note, class_="mlfm-status"
+            "div", tag("table", rows), note, class_=f"mlfm-status {NO_MATH}"
         )
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
@@ -93,7 +93,7 @@ class Notice:
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
         return display.mimebundle(
-            self.text, html=lambda: tag("div", self.text, class_="mlfm-notice")
+            visible(self.text), html=lambda: tag("div", self.text, class_=f"mlfm-notice {NO_MATH}")
         )
 
     def __repr__(self) -> str:

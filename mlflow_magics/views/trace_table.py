@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from mlflow_magics.connection import store_call
 from mlflow_magics.errors import BadInput
 from mlflow_magics.trace_data import format_duration
 from mlflow_magics.trace_search import (
@@ -238,6 +239,7 @@ class TraceTable(WithDetailArea):
     def has_prev(self) -> bool:
         return self._index > 0
 
+    @store_call
     def next_page(self) -> None:
         """Show the next page (fetched from the store once, then cached)."""
         if not self.has_next:
@@ -264,6 +266,7 @@ class TraceTable(WithDetailArea):
             self._index -= 1
             self._sync()
 
+    @store_call
     def set_filter(self, text: str | None) -> bool:
         """Search again with ``text`` as the whole filter (MLflow syntax; empty: everything).
 
@@ -273,6 +276,7 @@ class TraceTable(WithDetailArea):
         new = (text or "").strip() or None
         return self._research(new, self.order_by, self._sort)
 
+    @store_call
     def sort(self, column: str, descending: bool = True) -> bool:
         """Sort by ``time``, ``duration``, ``name`` or ``status`` (in the store); back to page 1."""
         try:
@@ -326,6 +330,7 @@ class TraceTable(WithDetailArea):
         self._selected.clear()
         self._sync_selection()
 
+    @store_call
     def select_all_matching(self) -> int:
         """Select every trace the search matches (up to ``--max``), fetching ids only; returns
         how many are selected."""
@@ -338,6 +343,7 @@ class TraceTable(WithDetailArea):
         self._sync()
         return len(self._selected)
 
+    @store_call
     def all_trace_ids(self) -> list[str]:
         """Every trace id the search matches (up to ``--max``), ids only; the selection is
         left as it is."""
@@ -392,6 +398,7 @@ class TraceTable(WithDetailArea):
 
     # -- datasets -------------------------------------------------------------------------
 
+    @store_call
     def add_to_dataset(self, name: str):
         """Add the selected traces (else every match) to evaluation dataset ``name``, creating
         it if missing; what "Add selected to dataset…" does. Returns the
@@ -406,6 +413,7 @@ class TraceTable(WithDetailArea):
             self._control_widget.dataset_note = self.dataset_note
         return result
 
+    @store_call
     def dataset_names(self) -> list[str]:
         """Names of the datasets in the store, for the "Add selected to dataset…" picker."""
         from mlflow_magics.datasets import list_datasets
@@ -414,6 +422,7 @@ class TraceTable(WithDetailArea):
 
     # -- export ---------------------------------------------------------------------------
 
+    @store_call
     def to_pandas(self, all: bool = False):  # `all` shadows the builtin: the issue names it
         """The page shown as a DataFrame, or with ``all=True`` every match (up to ``--max``):
         ``trace_id`` plus the table's columns (time as a datetime, full previews)."""
@@ -560,7 +569,7 @@ class TraceTable(WithDetailArea):
         more = self.more_line()
         if more:
             lines.append(more)
-        return "\n".join(lines)
+        return visible("\n".join(lines))
 
     def to_html(self) -> str:
         names = assessment_names(self.page.rows)

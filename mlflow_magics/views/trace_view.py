@@ -34,7 +34,7 @@ from mlflow_magics.views.content_view import (
     format_tokens,
     plain_line,
 )
-from mlflow_magics.views.markup import NO_MATH, Markup, join, percent, tag
+from mlflow_magics.views.markup import NO_MATH, Markup, join, percent, tag, visible
 from mlflow_magics.views.table_css import DIM, ERR, OK, RAISED, WARN, tint
 
 #: Spans the static HTML shows before it says how many more there are (keeps it under ~2 MB).
@@ -153,7 +153,7 @@ def trace_text(data: TraceData, max_lines: int = TEXT_MAX_LINES, note: str | Non
         )
     if n > shown:
         lines.append(f"… {n - shown:,} more spans not shown ({n:,} in all)")
-    return "\n".join(lines)
+    return visible("\n".join(lines))
 
 
 # The tree reads without any CSS too (GitHub strips <style> and style=): depth is drawn as text

@@ -8,6 +8,7 @@
 // textContent / .value only.
 
 import { button, h, show } from "../lib/dom.js";
+import { printable } from "../lib/text.js";
 import { widget } from "../lib/widget.js";
 import "./style.css";
 
@@ -177,9 +178,9 @@ function render({ model, el }) {
       if (ver.n === board.latest) chips.append(h("span", "mlfm-ab-chip latest", "latest"));
       const last = h("td", "mlfm-ab-preview");
       if (isModel) {
-        last.textContent = [ver.run_id, ...(ver.metrics || []).map(([k, x]) => `${k}=${x}`)].filter(Boolean).join(" · ");
+        last.textContent = printable([ver.run_id, ...(ver.metrics || []).map(([k, x]) => `${k}=${x}`)].filter(Boolean).join(" · "));
       } else {
-        last.textContent = ver.preview;
+        last.textContent = printable(ver.preview);
         if (ver.config) last.append(h("div", "mlfm-ab-config", ver.config));
       }
       tr.append(h("td", "mlfm-ab-n", `v${ver.n}`), chips, h("td", "mlfm-ab-time", ver.time), h("td", "", ver.author), h("td", "mlfm-ab-msg", ver.message), last);
@@ -213,7 +214,7 @@ function render({ model, el }) {
       return;
     }
     const n = (board.versions || []).length;
-    title.textContent = `${board.kind === "model" ? "Model" : "Prompt"} ${board.name} · ${n} version${n === 1 ? "" : "s"}`;
+    title.textContent = printable(`${board.kind === "model" ? "Model" : "Prompt"} ${board.name} · ${n} version${n === 1 ? "" : "s"}`);
     if (board.description) body.append(h("div", "mlfm-ab-desc", board.description));
     renderAliases(board);
     renderControls(board);
@@ -223,7 +224,7 @@ function render({ model, el }) {
   function renderPending() {
     const p = model.get("pending") || {};
     show(pendingBar, !!p.alias);
-    pendingText.textContent = p.alias ? p.text || "" : "";
+    pendingText.textContent = printable(p.alias ? p.text || "" : "");
   }
 
   function renderDiff() {

@@ -5,6 +5,7 @@
 // grid. Every value from a record is untrusted: it reaches the DOM through textContent only.
 
 import { button, field, h, show } from "../lib/dom.js";
+import { printable } from "../lib/text.js";
 import { widget } from "../lib/widget.js";
 import { emptyRow, setSort, sortHeader } from "../lib/table.js";
 import { contentView } from "../lib/content_view.js";
@@ -72,7 +73,7 @@ function render({ model, el }) {
     const of = total !== null ? `${hd.done}/${total}` : `${hd.done}`;
     const run = hd.run_name || hd.run_id ? ` · run ${hd.run_name || hd.run_id}` : "";
     const atOnce = hd.workers ? ` · ${hd.workers} at a time` : "";
-    status.textContent = `${word} ${hd.data || ""} · ${of} records · ${Number(hd.elapsed || 0).toFixed(1)} s${atOnce}${run}`;
+    status.textContent = printable(`${word} ${hd.data || ""} · ${of} records · ${Number(hd.elapsed || 0).toFixed(1)} s${atOnce}${run}`);
     root.dataset.status = hd.status || "";
     fill.style.width = total ? `${Math.min(100, (100 * (hd.done || 0)) / total)}%` : hd.status === "running" ? "0%" : "100%";
     const url = String(hd.run_url || "");
@@ -82,7 +83,7 @@ function render({ model, el }) {
     chips.replaceChildren();
     for (const s of model.get("scorers") || []) {
       const chip = h("span", "mlfm-chip mlfm-ev-chip");
-      chip.append(h("b", "", s.name), document.createTextNode(` ${s.text}`));
+      chip.append(h("b", "", s.name), document.createTextNode(printable(` ${s.text}`)));
       if (s.failed || s.errors) chip.classList.add("bad");
       chips.append(chip);
     }
@@ -94,7 +95,7 @@ function render({ model, el }) {
   /** @param {import("./model").Verdict | undefined} v */
   function verdictCell(v) {
     const td = h("td", `mlfm-ev-v ${v ? v[0] : "missing"}`, v ? v[1] : "…");
-    if (v && (v[2] || v[3])) td.title = String(v[3] || v[2]);
+    if (v && (v[2] || v[3])) td.title = printable(v[3] || v[2]);
     return td;
   }
 

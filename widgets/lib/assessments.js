@@ -150,7 +150,7 @@ export function assessmentForm(submit, { onAdded, onCancel } = {}) {
       (reply) => {
         submitBtn.disabled = false;
         if (reply && reply.error) {
-          error.textContent = reply.error;
+          error.textContent = printable(reply.error);
           return;
         }
         name.value = value.value = rationale.value = "";
@@ -158,7 +158,7 @@ export function assessmentForm(submit, { onAdded, onCancel } = {}) {
       },
       (err) => {
         submitBtn.disabled = false;
-        error.textContent = `Could not add the assessment: ${err}`;
+        error.textContent = printable(`Could not add the assessment: ${err}`);
       },
     );
   });

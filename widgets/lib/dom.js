@@ -1,9 +1,11 @@
 // DOM building. Every value from a trace, record or registry is untrusted: it reaches the page
-// as text (textContent / .value), never as markup. Nothing here sets innerHTML.
+// as text (textContent / .value), never as markup, and its control and bidi characters as
+// visible escapes (printable). Nothing here sets innerHTML.
 import { printable } from "./text.js";
 
 /**
- * A new element with an optional class list and text.
+ * A new element with an optional class list and text (control and bidi characters shown as
+ * escapes).
  * @template {keyof HTMLElementTagNameMap} K
  * @param {K} tag
  * @param {string} [cls]
@@ -13,7 +15,7 @@ import { printable } from "./text.js";
 export function h(tag, cls, text) {
   const el = document.createElement(tag);
   if (cls) el.className = cls;
-  if (text !== undefined && text !== null) el.textContent = String(text);
+  if (text !== undefined && text !== null) el.textContent = printable(text);
   return el;
 }
 
@@ -25,7 +27,7 @@ export function h(tag, cls, text) {
 export function button(cls, text, onClick, title) {
   const b = h("button", cls, text);
   b.type = "button";
-  if (title) b.title = title;
+  if (title) b.title = printable(title);
   b.addEventListener("click", onClick);
   return b;
 }
@@ -88,10 +90,13 @@ export function link(url, text = url) {
 }
 
 /**
- * Put `text` into `el` as text, the first `needle` found (case-insensitive) in a <mark>.
+ * Put `text` into `el` as text (made printable), the first `needle` found (case-insensitive)
+ * in a <mark>.
  * @param {HTMLElement} el @param {string} text @param {string} [needle]
  */
 export function marked(el, text, needle) {
+  text = printable(text);
+  needle = needle && printable(needle);
   const at = needle ? text.toLowerCase().indexOf(needle.toLowerCase()) : -1;
   if (at < 0 || !needle) {
     el.textContent = text;

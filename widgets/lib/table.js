@@ -1,5 +1,6 @@
 // Table pieces shared by the grids: sortable headers reachable by keyboard, with aria-sort.
 import { h } from "./dom.js";
+import { printable } from "./text.js";
 import { activateOnKeys } from "./keys.js";
 
 /**
@@ -10,7 +11,7 @@ export function sortHeader(cls, label, onSort, title) {
   const th = h("th", `${cls} mlfm-sortable`);
   th.setAttribute("aria-sort", "none");
   th.append(h("span", "mlfm-hlabel", label), h("span", "mlfm-arrow"));
-  if (title) th.title = title;
+  if (title) th.title = printable(title);
   th.addEventListener("click", onSort);
   activateOnKeys(th, onSort);
   return th;

@@ -4,14 +4,20 @@ import { h, show } from "./dom.js";
 import { channel, listen } from "./channel.js";
 import { containKeys } from "./keys.js";
 import { persistOnSave } from "./persist.js";
+import { printable } from "./text.js";
+
+/** Classes that keep MathJax (3: `mathjax_ignore`, 2: `tex2jax_ignore`) from typesetting "$"
+ * pairs in untrusted text as LaTeX, on every widget's root (the static HTML's roots have them
+ * too). */
+export const NO_MATH = "mathjax_ignore tex2jax_ignore";
 
 /**
- * Start a widget inside `el`: a root `<div class="mlfm {cls}">`.
+ * Start a widget inside `el`: a root `<div class="mlfm {cls} mathjax_ignore tex2jax_ignore">`.
  * @param {any} model anywidget's model @param {HTMLElement} el @param {string} cls
  */
 export function widget(model, el, cls) {
   persistOnSave(model);
-  const root = h("div", `mlfm ${cls}`);
+  const root = h("div", `mlfm ${cls} ${NO_MATH}`);
   const uncontain = containKeys(root);
   el.append(root);
   const chan = channel(model, root);
@@ -30,10 +36,10 @@ export function widget(model, el, cls) {
       error.setAttribute("role", "alert");
       const render = () => {
         if (withNote) {
-          note.textContent = model.get("note") || "";
+          note.textContent = printable(model.get("note") || "");
           show(note, !!note.textContent);
         }
-        error.textContent = model.get("error") || "";
+        error.textContent = printable(model.get("error") || "");
       };
       return { note, error, render };
     },

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
-import { h, link, plural, safeUrl } from "../lib/dom.js";
+import { button, h, link, marked, plural, safeUrl } from "../lib/dom.js";
 import { cost, dateTime, duration, size, tokens } from "../lib/format.js";
-import { clip, longText } from "../lib/text.js";
+import { clip, longText, printable } from "../lib/text.js";
 import { activateOnKeys, containKeys } from "../lib/keys.js";
 import { channel, listen } from "../lib/channel.js";
 import { setSort, sortHeader } from "../lib/table.js";
@@ -83,6 +83,24 @@ describe("text", () => {
     expect(longText("a\n".repeat(13), 12)).toBe(true);
     expect(longText("x".repeat(1300), 12)).toBe(true); // wrapped lines count
     expect(clip("abcdef", 4)).toBe("abc…");
+  });
+  it("shows control and bidi characters as the Python tiers do, keeping tabs and newlines", () => {
+    const evil = "evil\x1b]0;pwned\x07\x1b[2J$$x^2$$\u202eabc\u2066\u061c\u200e\x85\x7f\x00\t\n";
+    const shown = printable(evil);
+    expect(shown).toBe("evil\\x1b]0;pwned\\x07\\x1b[2J$$x^2$$\\u202eabc\\u2066\\u061c\\u200e\\x85\\x7f\\x00\t\n");
+    expect(printable(shown)).toBe(shown); // nothing left to escape
+    expect(printable(null)).toBe("");
+    expect(printable("plain — ünïcode 漢字 😀")).toBe("plain — ünïcode 漢字 😀");
+  });
+  it("makes every text the DOM helpers write printable", () => {
+    const evil = "a\u202eb\x1bc";
+    const shown = "a\\u202eb\\x1bc";
+    expect(h("span", "", evil).textContent).toBe(shown);
+    expect(link("https://x.org", evil).textContent).toBe(shown);
+    expect(link("javascript:x", evil).textContent).toBe(shown);
+    expect(button("b", evil, () => {}, evil).title).toBe(shown);
+    const m = marked(h("span"), evil, "\u202eb");
+    expect([m.textContent, m.querySelector("mark")?.textContent]).toEqual([shown, "\\u202eb"]);
   });
 });
 

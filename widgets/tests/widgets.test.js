@@ -2,8 +2,9 @@ import { describe, expect, it } from "vitest";
 import traceView from "../trace_view/index.js";
 import traceTable from "../trace_table/index.js";
 import evalView, { failingFirst } from "../eval_view/index.js";
-import datasetView, { asText, lines } from "../dataset_view/index.js";
+import datasetView, { asText, changedFields, drawnOf, lines } from "../dataset_view/index.js";
 import aliasBoard from "../alias_board/index.js";
+import { printable } from "../lib/text.js";
 import { HOSTILE, mount } from "./fake.js";
 
 function trace(depth = 3, extra = {}) {
@@ -33,6 +34,19 @@ describe("trace view", () => {
     expect([...rows].map((r) => r.classList.contains("err"))).toEqual([false, true, false]);
     expect(rows[1].getAttribute("role")).toBe("treeitem");
     expect(rows[2].getAttribute("aria-level")).toBe("3");
+  });
+  it("shows control and bidi characters in span names as escapes, its root out of MathJax's reach", () => {
+    const t = trace(3, { name: "evil\x1b]0;pwned\x07\u202eabc" });
+    t.spans.name[2] = "$$x^2$$\u202eexe.txt\x1b[2J";
+    const { el } = mount(traceView, { trace: t, selected_span_id: "", _detail: {}, query: "", span_type_filter: "", _matches: {} });
+    const raw = { test: (/** @type {string} */ text) => printable(text) !== text }; // a hidden character left
+    const rows = el.querySelectorAll(".mlfm-row");
+    expect(rows[2].querySelector(".mlfm-label").textContent).toBe("$$x^2$$\\u202eexe.txt\\x1b[2J");
+    expect(rows[2].title).toContain("\\u202eexe.txt");
+    expect(raw.test(el.textContent)).toBe(false);
+    expect([...el.querySelectorAll("[title], [aria-label]")].some((n) => raw.test(n.title + (n.getAttribute("aria-label") || "")))).toBe(false);
+    const root = el.querySelector(".mlfm");
+    expect(root.classList.contains("mathjax_ignore") && root.classList.contains("tex2jax_ignore")).toBe(true);
   });
   it("says when the trace never ended and marks its unended spans", () => {
     const t = trace(3, { status: "IN_PROGRESS", problem: `never ended ${HOSTILE}`, unended: [2] });
@@ -197,6 +211,51 @@ describe("dataset grid", () => {
     model.set("page", { ...model.get("page") });
     expect(el.querySelector(".mlfm-ds-resp").value).toBe("typed");
     expect(el.querySelector(".mlfm-ds-state").textContent).toBe("edited, not saved");
+  });
+  const dsRow = { id: "r1", version: "v1", inputs: "q", outputs: "a", source_trace: "tr-1", expected_response: "old", expected_facts: ["f1", "f2"], guidelines: [] };
+  const dsState = (extra = {}) => ({ page: { name: "d", rows: [dsRow], page: 1, pages: 1, total: 1, start: 0 }, unsaved: {}, conflicts: {}, note: "", error: "", ...extra });
+  it("sends only the changed fields, with the version and values the editing began from", () => {
+    expect(changedFields({ ...drawnOf(dsRow), expected_facts: [] }, drawnOf(dsRow))).toEqual({ expected_facts: [] });
+    const { el, model } = mount(datasetView, dsState());
+    const facts = el.querySelector(".mlfm-ds-facts");
+    facts.value = "f1\nf3";
+    facts.dispatchEvent(new Event("input"));
+    // the store moves on and the page re-renders: the draft keeps its base
+    model.set("page", { ...model.get("page"), rows: [{ ...dsRow, version: "v2", expected_response: "new" }] });
+    expect(el.querySelector(".mlfm-ds-state").textContent).toBe("edited; the store changed since");
+    el.querySelector(".mlfm-ds-save").click();
+    expect(model.sent.at(-1)).toMatchObject({ action: "save", record_id: "r1", version: "v1", fields: { expected_facts: ["f1", "f3"] } });
+    expect(model.sent.at(-1).fields).not.toHaveProperty("expected_response");
+  });
+  it("shows a refused edit beside the store's values, hostile text as text, and settles it", () => {
+    const conflicts = { r1: { fields: { expected_facts: ["mine"] }, drawn: { expected_facts: ["f1"] }, current: { expected_response: "", expected_facts: [HOSTILE], guidelines: [] }, reason: "changed" } };
+    const { el, model } = mount(datasetView, dsState({ conflicts }));
+    const panel = el.querySelector(".mlfm-ds-conflict");
+    expect(panel).not.toBe(null);
+    expect(el.querySelector("img, script")).toBe(null);
+    expect([...panel.querySelectorAll(".mlfm-ds-theirs .mlfm-ds-val")].map((v) => v.textContent)).toEqual([HOSTILE]);
+    expect(panel.querySelector(".mlfm-ds-mine .mlfm-ds-val").textContent).toBe("mine");
+    expect(el.querySelector(".mlfm-ds-facts").value).toBe("mine"); // the user's edit, not lost
+    panel.querySelector(".mlfm-ds-merge").click();
+    expect(model.sent.at(-1)).toMatchObject({ action: "resolve", record_id: "r1", choice: "merge", fields: { expected_facts: ["mine"] } });
+  });
+  it("saves every draft at once with Save all", () => {
+    const other = { ...dsRow, id: "r2", version: "w1" };
+    const { el, model } = mount(datasetView, dsState({ page: { name: "d", rows: [dsRow, other], page: 1, pages: 1, total: 2, start: 0 } }));
+    const saveAll = el.querySelector(".mlfm-ds-saveall");
+    expect(saveAll.disabled).toBe(true);
+    for (const area of el.querySelectorAll(".mlfm-ds-resp")) {
+      area.value = `${area.closest("tr").dataset.id} answer`;
+      area.dispatchEvent(new Event("input"));
+    }
+    expect(saveAll.textContent).toBe("Save all (2)");
+    saveAll.click();
+    const sent = model.sent.at(-1);
+    expect(sent.action).toBe("save_all");
+    expect(sent.edits.map((e) => [e.record_id, e.version, e.fields])).toEqual([
+      ["r1", "v1", { expected_response: "r1 answer" }],
+      ["r2", "w1", { expected_response: "r2 answer" }],
+    ]);
   });
 });
 

@@ -8,6 +8,7 @@
 
 import { button, h, show } from "../lib/dom.js";
 import { duration } from "../lib/format.js";
+import { printable } from "../lib/text.js";
 import { widget } from "../lib/widget.js";
 import { emptyRow, setSort, sortHeader } from "../lib/table.js";
 import "./style.css";
@@ -149,7 +150,7 @@ function render({ model, el }) {
     for (const th of asHeaders) th.remove();
     asHeaders = names.map((name) => {
       const th = h("th", "mlfm-tt-h-as", name);
-      th.title = `assessment ${name}`;
+      th.title = printable(`assessment ${name}`);
       headRow.insertBefore(th, headers.tags);
       return th;
     });
@@ -162,7 +163,7 @@ function render({ model, el }) {
     // the mark says it without colour too (as the HTML tier writes it)
     const mark = a.verdict ? `${VERDICT_MARKS[a.verdict]} ` : "";
     const td = h("td", `mlfm-tt-as${a.verdict ? ` mlfm-verdict ${a.verdict}` : ""}`, `${mark}${a.text || (a.verdict === "error" ? "error" : "")}`);
-    td.title = `${name}: ${a.text}`;
+    td.title = printable(`${name}: ${a.text}`);
     return td;
   }
 
@@ -179,7 +180,7 @@ function render({ model, el }) {
       tr.dataset.id = r.id;
       const box = h("input", "mlfm-tt-box");
       box.type = "checkbox";
-      box.setAttribute("aria-label", `Select ${r.name || r.id}`);
+      box.setAttribute("aria-label", printable(`Select ${r.name || r.id}`));
       box.addEventListener("click", (e) => {
         const on = box.checked;
         let ids = [r.id];
@@ -202,8 +203,8 @@ function render({ model, el }) {
       if (r.more_tags) tags.append(h("span", "mlfm-dim mlfm-tt-more", `+${r.more_tags}`));
       const req = h("td", "mlfm-pv mlfm-tt-pv mlfm-tt-req", r.request);
       const resp = h("td", "mlfm-pv mlfm-tt-pv mlfm-tt-resp", r.response);
-      req.title = r.request || "";
-      resp.title = r.response || "";
+      req.title = printable(r.request || "");
+      resp.title = printable(r.response || "");
       tr.append(
         c0,
         h("td", "mlfm-tt-time", r.time),
@@ -259,7 +260,7 @@ function render({ model, el }) {
         return option;
       }),
     );
-    dsNote.textContent = model.get("dataset_note") || "";
+    dsNote.textContent = printable(model.get("dataset_note") || "");
   }
 
   function renderOrder() {

@@ -195,7 +195,7 @@ function render({ model, el }) {
   cols.append(h("span", "", "Span"), h("span", "", "Type"), h("span", "mlfm-r", "Duration"), axis);
   const scroller = h("div", "mlfm-tree");
   scroller.setAttribute("role", "tree");
-  scroller.setAttribute("aria-label", `Spans of ${trace.name}`);
+  scroller.setAttribute("aria-label", printable(`Spans of ${trace.name}`));
   scroller.tabIndex = 0;
   const spacer = h("div", "mlfm-spacer");
   spacer.setAttribute("role", "none");
@@ -261,7 +261,7 @@ function render({ model, el }) {
   const asList = h("div", "mlfm-asbox");
   const addForm = assessmentForm((msg) => send(msg), {
     onAdded: (name) => {
-      asNote.textContent = `Added ${name}.`;
+      asNote.textContent = printable(`Added ${name}.`);
       openForm(false);
       addBtn.focus();
     },
@@ -368,7 +368,7 @@ function render({ model, el }) {
     bar.style.width = `${Math.max(0, Math.min(100, (spans.dur[i] / total) * 100))}%`;
     wf.append(bar);
     r.append(name, ty, du, wf);
-    r.title = `${spans.name[i]} · ${spans.type[i]} · ${spans.status[i]} · ${duration(spans.dur[i])}`;
+    r.title = printable(`${spans.name[i]} · ${spans.type[i]} · ${spans.status[i]} · ${duration(spans.dur[i])}`);
     return r;
   }
 
@@ -480,7 +480,7 @@ function render({ model, el }) {
       count.textContent = `${m.toLocaleString()}${more} match${m === 1 && !more ? "" : "es"}${pending}`;
     }
     // each row says where it matched ("in outputs"); the counter's tooltip sums it up
-    count.title = whereSummary();
+    count.title = printable(whereSummary());
     prev.disabled = next.disabled = matchList.length === 0;
     recompute();
     paint();
