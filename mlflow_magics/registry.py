@@ -728,7 +728,7 @@ def _int_or_none(value: Any) -> int | None:
 #: A pending record older than this is a writer that died mid-move, not one still moving.
 CLAIM_LIFETIME_MS = 60_000
 #: The least wait between writing a move's record and looking for an earlier writer's.
-SETTLE_S = 0.05
+SETTLE_S = 0.01
 
 
 def _history_key(now_ms: int) -> str:
