@@ -33,6 +33,9 @@ SUBCOMMANDS: dict[str, str] = {
     "models": "[NAME] [--like PATTERN]: the alias board of registered models or one model",
     "alias": "prompt|model NAME ALIAS VERSION [--gate [--force]] | --delete | --undo",
     "compare": "RUN_A RUN_B [--experiment NAME]: two evaluation runs side by side per record",
+    "chat": "AGENT [--session ID] [--user U] [--no-stream] …: chat with an agent, every turn a trace",
+    "sessions": "[FILTER] [--last D] [--user U]: conversations, traces grouped by session id",
+    "session": "ID [--experiment NAME]: one conversation's turns with their traces",
 }
 
 USAGE = """\
@@ -125,7 +128,9 @@ def _text(what: str, limit: int | None = None) -> Callable[[str], str]:
         if not value.strip():
             raise argparse.ArgumentTypeError(f"{what} is empty")
         if "\x00" in value:  # PostgreSQL refuses it in any text column
-            raise argparse.ArgumentTypeError(f"{what} holds a NUL character, which MLflow cannot store")
+            raise argparse.ArgumentTypeError(
+                f"{what} holds a NUL character, which MLflow cannot store"
+            )
         if limit is not None and len(value) > limit:
             raise argparse.ArgumentTypeError(
                 f"{what} has {len(value):,} characters; MLflow takes at most {limit:,}"
@@ -363,9 +368,7 @@ def _positive_int(value: str) -> int:
     except ValueError:
         number = 0
     if not 1 <= number <= WHOLE_MAX:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a whole number from 1 to {WHOLE_MAX:,}"
-        )
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number from 1 to {WHOLE_MAX:,}")
     return number
 
 
@@ -447,9 +450,7 @@ def _traces_parser() -> _Parser:
         metavar="N",
         help="browse at most N matches",
     )
-    p.add_argument(
-        "--name", type=_text("the trace name"), help="trace name (its root span's name)"
-    )
+    p.add_argument("--name", type=_text("the trace name"), help="trace name (its root span's name)")
     p.add_argument("--status", type=str.upper, choices=["OK", "ERROR"], help="OK or ERROR")
     p.add_argument(
         "--tag",
@@ -803,7 +804,9 @@ def _version_diff_parser() -> _Parser:
     p.add_argument("kind", choices=["prompt", "model"], help="prompt or model")
     p.add_argument("name", metavar="NAME", help="the prompt or registered model")
     _offer(
-        p.add_argument("version_a", metavar="V1", help="baseline version (number, alias or latest)"),
+        p.add_argument(
+            "version_a", metavar="V1", help="baseline version (number, alias or latest)"
+        ),
         "latest",
     )
     _offer(p.add_argument("version_b", metavar="V2", help="version to compare with it"), "latest")
@@ -814,6 +817,160 @@ def parse_version_diff(argv: list[str]) -> VersionDiffArgs:
     """``%mlflow diff prompt|model NAME V1 V2``."""
     ns = _version_diff_parser().parse_args(argv)
     return VersionDiffArgs(ns.kind, ns.name, ns.version_a, ns.version_b)
+
+
+# -- chat -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChatArgs:
+    agent: str
+    session: str | None = None
+    user: str | None = None
+    no_stream: bool = False
+    custom_inputs: str | None = None
+    title: str | None = None
+
+
+def _json_object(value: str) -> str:
+    """``--custom-inputs``: a JSON object, read now so a bad one is refused before any turn."""
+    import json
+
+    try:
+        parsed = json.loads(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"not JSON ({e.args[0]})") from None
+    if not isinstance(parsed, dict):
+        raise argparse.ArgumentTypeError(
+            f"a JSON object is needed ('{{\"k\": 1}}'), not {type(parsed).__name__}"
+        )
+    return value
+
+
+def _chat_parser() -> _Parser:
+    p = _parser(
+        "chat",
+        "Chat with an agent in a panel, streaming; every turn is one trace carrying the "
+        "session id (mlflow.trace.session) and the user (mlflow.trace.user). AGENT is a "
+        "variable holding a ResponsesAgent or ChatAgent instance or a function of the "
+        "message list, or a logged model's models:/NAME@ALIAS or models:/NAME/VERSION URI. "
+        "Example: chat = %mlflow chat agent --user alice",
+    )
+    p.add_argument(
+        "agent",
+        metavar="AGENT",
+        help="a ResponsesAgent / ChatAgent instance, a function of the message list, or "
+        "models:/NAME@ALIAS",
+    )
+    p.add_argument(
+        "--session",
+        type=_text("the session id", TRACE_TAG_VALUE_MAX),
+        metavar="ID",
+        help="the session id the turns' traces carry (default: a new one)",
+    )
+    p.add_argument(
+        "--user",
+        type=_text("the user", TRACE_TAG_VALUE_MAX),
+        metavar="U",
+        help="the user the turns' traces carry (default: your login name)",
+    )
+    p.add_argument("--no-stream", action="store_true", help="call predict, not predict_stream")
+    p.add_argument(
+        "--custom-inputs",
+        type=_json_object,
+        metavar="JSON",
+        help="custom_inputs sent with every turn, a JSON object",
+    )
+    p.add_argument("--title", type=_text("the title"), metavar="T", help="the panel's title")
+    return p
+
+
+def parse_chat(argv: list[str]) -> ChatArgs:
+    """``%mlflow chat AGENT [--session ID] [--user U] [--no-stream] [--custom-inputs JSON]
+    [--title T]``."""
+    ns = _chat_parser().parse_args(argv)
+    return ChatArgs(ns.agent, ns.session, ns.user, ns.no_stream, ns.custom_inputs, ns.title)
+
+
+@dataclass(frozen=True)
+class SessionsArgs:
+    query: TraceQuery
+    user: str | None = None
+    max_traces: int | None = None
+
+
+def _sessions_parser() -> _Parser:
+    p = _parser(
+        "sessions",
+        "Conversations: the traces that carry a session id (mlflow.trace.session), one row "
+        "per session with its users, turns, times, errors, tokens, cost and 👍 / 👎. FILTER "
+        "is MLflow's search_traces syntax. Example: %mlflow sessions --last 7d --user alice",
+    )
+    p.usage = "%(prog)s [FILTER ...] [--last D] [--user U] [--max N] [--experiment NAME]"
+    p.add_argument(
+        "filter", nargs="*", metavar="FILTER", help="e.g. trace.status = 'ERROR' (quoted or not)"
+    )
+    p.add_argument(
+        "--last", type=_duration, metavar="D", help="only traces newer than D: 30s, 20m, 2h, 7d"
+    )
+    p.add_argument(
+        "--user",
+        type=_text("the user", TRACE_TAG_VALUE_MAX),
+        metavar="U",
+        help="only traces of this user (mlflow.trace.user)",
+    )
+    p.add_argument(
+        "--max",
+        dest="max_traces",
+        type=_positive_int,
+        metavar="N",
+        help="read at most N of the newest traces (10,000)",
+    )
+    p.add_argument(
+        "--experiment",
+        type=_text("the experiment name"),
+        help="experiment name (default: the active experiment)",
+    )
+    return p
+
+
+def parse_sessions(line: str) -> SessionsArgs:
+    """Parse the raw text after ``%mlflow sessions`` (raw, so FILTER keeps its quotes)."""
+    p = _sessions_parser()
+    ns = p.parse_intermixed_args(_traces_words(line, _value_flags(p)))
+    words = ns.filter
+    text = _unquote(words[0]) if len(words) == 1 else " ".join(words)
+    _check_filter(p, text)
+    query = TraceQuery(filter=text or None, last=ns.last, experiment=ns.experiment)
+    return SessionsArgs(query, ns.user, ns.max_traces)
+
+
+@dataclass(frozen=True)
+class SessionArgs:
+    session_id: str
+    experiment: str | None = None
+
+
+def _session_parser() -> _Parser:
+    p = _parser(
+        "session",
+        "One conversation: the traces that carry session ID (mlflow.trace.session), oldest "
+        "first, each turn's question, answer, tool calls, trace id and assessments. Example: "
+        "%mlflow session chat-0123456789ab",
+    )
+    p.add_argument("session_id", metavar="ID", type=_text("the session id", TRACE_TAG_VALUE_MAX))
+    p.add_argument(
+        "--experiment",
+        type=_text("the experiment name"),
+        help="experiment name (default: the active experiment)",
+    )
+    return p
+
+
+def parse_session(argv: list[str]) -> SessionArgs:
+    """``%mlflow session ID [--experiment NAME]``."""
+    ns = _session_parser().parse_args(argv)
+    return SessionArgs(ns.session_id, ns.experiment)
 
 
 # -- tab completion: read from the parsers above ----------------------------------------------
@@ -835,6 +992,9 @@ LINE_PARSERS: dict[str, tuple[Callable[[], _Parser], ...]] = {
     "models": (lambda: _board_parser("model"),),
     "alias": (_alias_parser,),
     "compare": (_compare_parser,),
+    "chat": (_chat_parser,),
+    "sessions": (_sessions_parser,),
+    "session": (_session_parser,),
 }
 #: The ``%%mlflow`` cell subcommands' parsers.
 CELL_PARSERS: dict[str, tuple[Callable[[], _Parser], ...]] = {

@@ -900,6 +900,14 @@ def _write_updates(dataset, stored: dict[str, Any], updates: dict[str, dict[str,
         else:
             delta = {k: v for k, v in wanted.items() if now.get(k) != v}
             merges.append({"inputs": record.inputs, "expectations": delta})
+    if rewrites and not hasattr(dataset, "delete_records"):
+        import mlflow
+
+        raise BadInput(
+            f"MLflow {mlflow.__version__} cannot remove an expectation from a record (its "
+            "datasets have no delete_records), so nothing was saved; keep the field's value, "
+            "or upgrade MLflow to clear it."
+        )
     if merges:
         dataset.merge_records(merges)
     for record, wanted in rewrites:

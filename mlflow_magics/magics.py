@@ -82,6 +82,10 @@ class MlflowMagics(Magics):
       %mlflow alias prompt|model NAME ALIAS VERSION [--gate [--force]] | --delete | --undo
       %mlflow diff prompt|model NAME V1 V2  compare two versions
       %mlflow compare RUN_A RUN_B [--experiment NAME]   two evaluation runs, per record
+      %mlflow chat AGENT [--session ID] [--user U] [--no-stream] [--custom-inputs JSON]
+                   [--title T]          chat panel; every turn one trace in the session
+      %mlflow sessions [FILTER] [--last D] [--user U] [--max N]   conversations by session id
+      %mlflow session ID [--experiment NAME]   one conversation, turn by turn
 
     Examples
     --------
@@ -115,6 +119,9 @@ class MlflowMagics(Magics):
 
       cmp = %mlflow compare baseline candidate   # run names, ids, or result variables
       cmp.regressions                     # records that got worse, worst first
+      chat = %mlflow chat agent --user alice   # a ResponsesAgent, ChatAgent or function
+      turn = chat.send("What is MLflow?")  # the finished turn: .text, .tool_calls, .trace_id
+      chat.feedback(turn, False, comment="too long")
       %config MlflowMagics.display = 'html'
     """
 
@@ -152,6 +159,9 @@ class MlflowMagics(Magics):
             "models": self._models,
             "alias": self._alias,
             "compare": self._compare,
+            "chat": self._chat,
+            "sessions": self._sessions,
+            "session": self._session,
             "trace": self._trace_line,
             _BEGIN: self._trace_begin,
         }
@@ -252,6 +262,9 @@ class MlflowMagics(Magics):
     @_escapes_shown
     def mlflow(self, line: str = "", cell: str | None = None):
         """MLflow's GenAI loop in the notebook. Run ``%mlflow --help`` for subcommands."""
+        # IPython hands a trailing ";" (hide the result) to the magic with the line; it is not
+        # part of a URI or a name.
+        line = re.sub(r"\s*;\s*$", "", line)
         argv = self._split(line)
         if not argv:
             argv = ["status"]
@@ -521,6 +534,100 @@ class MlflowMagics(Magics):
                 for ref in (args.run_a, args.run_b)
             )
             return CompareView(compare.compare_runs(client, run_a, run_b))
+
+    def _chat(self, argv: list[str]):
+        import mlflow
+
+        from mlflow_magics import chat
+        from mlflow_magics.views.chat_view import ChatView
+
+        args = commands.parse_chat(argv)
+        # a variable is looked up first; a model is loaded once the store is known to answer
+        is_model = args.agent.startswith("models:/")
+        target = None if is_model else self._chat_agent(args.agent)
+        problem = self._store_problem(fresh=True)
+        if problem:
+            raise BadInput(f"Cannot chat: {problem}, so the turns could not be traced.")
+        agent = chat.load_agent(args.agent) if is_model else chat.agent_for(target, args.agent)
+        return ChatView(
+            chat.Chat(
+                agent,
+                client=mlflow.MlflowClient(),
+                session_id=args.session,
+                user=args.user,
+                stream=not args.no_stream,
+                custom_inputs=chat.parse_custom_inputs(args.custom_inputs),
+                title=args.title,
+            )
+        )
+
+    def _sessions(self, argv: list[str]):
+        import mlflow
+
+        from mlflow_magics.sessions import search_sessions
+        from mlflow_magics.trace_search import experiment_ids
+        from mlflow_magics.views.sessions_view import SessionTable
+
+        args = commands.parse_sessions(re.sub(r"^\s*sessions\b", "", self._line, count=1))
+        problem = self._store_problem(fresh=True)
+        if problem:
+            raise BadInput(f"Cannot read sessions: {problem}.")
+        client = mlflow.MlflowClient()
+        with _mlflow_refusal():
+            exps = experiment_ids(client, args.query.experiment)
+            found = search_sessions(
+                client, exps, args.query, user=args.user, max_traces=args.max_traces
+            )
+        where = f"experiment {args.query.experiment}" if args.query.experiment else ""
+        return SessionTable(found, where=where)
+
+    def _session(self, argv: list[str]):
+        import mlflow
+
+        from mlflow_magics.sessions import read_session
+        from mlflow_magics.trace_search import experiment_ids
+        from mlflow_magics.views.sessions_view import SessionView
+
+        args = commands.parse_session(argv)
+        problem = self._store_problem(fresh=True)
+        if problem:
+            raise BadInput(f"Cannot read the session: {problem}.")
+        client = mlflow.MlflowClient()
+        with _mlflow_refusal():
+            exps = experiment_ids(client, args.experiment)
+            return SessionView(read_session(client, exps, args.session_id))
+
+    def _chat_agent(self, name: str):
+        """The agent ``%mlflow chat`` names: a variable of the notebook (``agent``,
+        ``agents.weather``)."""
+        if name.startswith(("http://", "https://")):
+            raise BadInput(
+                f"%mlflow chat {name}: chatting with a served agent over HTTP is not "
+                "supported yet; pass a variable holding the agent, or a logged model's "
+                "`models:/NAME@ALIAS` URI."
+            )
+        head, *rest = name.split(".")
+        if not head.isidentifier() or not all(part.isidentifier() for part in rest):
+            raise BadInput(
+                f"%mlflow chat {name}: name a variable of this notebook holding the agent "
+                "(`chat = %mlflow chat agent`)."
+            )
+        if head not in self.shell.user_ns:
+            raise BadInput(
+                f"No variable {head!r} in this notebook; pass a ResponsesAgent or ChatAgent "
+                "instance or a function of the message list (`chat = %mlflow chat agent`)."
+            )
+        value = self.shell.user_ns[head]
+        for i, part in enumerate(rest):
+            try:
+                value = getattr(value, part)
+            except AttributeError:
+                path = ".".join([head, *rest[:i]])
+                raise BadInput(
+                    f"%mlflow chat {name}: {path} ({type(value).__name__}) has no attribute "
+                    f"{part!r}."
+                ) from None
+        return value
 
     def _run_ref(self, ref: str) -> str:
         """A variable holding an evaluation result (``.run_id``) names its run; else ``ref``."""

@@ -106,11 +106,12 @@ def fit_exports_to_sqlite() -> bool:
     queue dispatches one task at a time, batches carry up to :data:`SQLITE_SPAN_BATCH` spans,
     and the queue holds more entries. A setting the user made through MLflow's environment
     variables is kept. Returns whether any exporter was changed."""
-    from mlflow.environment_variables import (
-        MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE,
-        MLFLOW_ASYNC_TRACE_LOGGING_MAX_SPAN_BATCH_SIZE,
-        MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS,
-    )
+    import mlflow.environment_variables as variables
+
+    def user_set(name: str) -> bool:
+        # Older MLflow (3.5) has no span batch size variable: nobody can have set it.
+        variable = getattr(variables, name, None)
+        return variable is not None and variable.is_set()
 
     changed = False
     with contextlib.suppress(Exception):
@@ -121,18 +122,21 @@ def fit_exports_to_sqlite() -> bool:
                 continue
             queue = getattr(exporter, "_async_queue", None)
             if queue is not None:
-                if not MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS.is_set() and queue._max_workers != 1:
+                if (
+                    not user_set("MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS")
+                    and queue._max_workers != 1
+                ):
                     queue._max_workers = 1
                     changed = True
                 bound = queue._queue.maxsize
-                if not MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE.is_set() and (
+                if not user_set("MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE") and (
                     0 < bound < SQLITE_QUEUE_BOUND
                 ):
                     queue._queue.maxsize = SQLITE_QUEUE_BOUND
                     changed = True
             delegate = getattr(processor, "_batch_delegate", None)
             batch = getattr(delegate, "_batch_processor", None)
-            if batch is not None and not MLFLOW_ASYNC_TRACE_LOGGING_MAX_SPAN_BATCH_SIZE.is_set():
+            if batch is not None and not user_set("MLFLOW_ASYNC_TRACE_LOGGING_MAX_SPAN_BATCH_SIZE"):
                 # A quarter of the span buffer at most: the buffer drops spans when it is full,
                 # and it must keep taking them while a batch is handed over.
                 size = min(SQLITE_SPAN_BATCH, batch._max_queue_size // 4)
@@ -162,14 +166,23 @@ def forget_sqlite_store(path: str) -> None:
     from mlflow.tracking._tracking_service.registry import TrackingStoreRegistry
 
     for store_class in (TrackingStore, RegistryStore):
-        with store_class._engine_map_lock:
-            for uri in [u for u in store_class._engine_map if sqlite_file(u) == path]:
+        # The engine map's name changed (MLflow 3.5: ``_db_uri_sql_alchemy_engine_map``).
+        engines = getattr(store_class, "_engine_map", None)
+        lock = getattr(store_class, "_engine_map_lock", None)
+        if engines is None:
+            engines = getattr(store_class, "_db_uri_sql_alchemy_engine_map", None)
+            lock = getattr(store_class, "_db_uri_sql_alchemy_engine_map_lock", None)
+        if engines is None or lock is None:
+            continue
+        with lock:
+            for uri in [u for u in engines if sqlite_file(u) == path]:
                 with contextlib.suppress(Exception):
-                    store_class._engine_map.pop(uri).dispose()
+                    engines.pop(uri).dispose()
     # Both caches are keyed by URI on the registry method; clearing costs the other stores one
     # rebuild on their next use.
-    TrackingStoreRegistry._get_store_with_resolved_uri.cache_clear()
-    ModelRegistryStoreRegistry._get_store_with_resolved_uri.cache_clear()
+    for registry in (TrackingStoreRegistry, ModelRegistryStoreRegistry):
+        with contextlib.suppress(AttributeError):
+            registry._get_store_with_resolved_uri.cache_clear()
 
 
 def partial_trace(client, trace_id: str):
@@ -233,3 +246,19 @@ def leave_active_run(run_id: str) -> bool:
             del stack[i]
             return True
     return False
+
+
+def open_spans(trace_id: str) -> list:
+    """The spans of trace ``trace_id`` (still in this process, not yet exported) that have not
+    ended. A generator traced by ``@mlflow.trace`` (``ResponsesAgent.predict_stream`` is) ends
+    its span only when read to the end: a stream closed early leaves it open, and the caller
+    ends it. Empty when MLflow's in-memory trace registry moved."""
+    try:
+        from mlflow.tracing.trace_manager import InMemoryTraceManager
+
+        with InMemoryTraceManager.get_instance().get_trace(trace_id) as trace:
+            if trace is None:
+                return []
+            return [s for s in trace.span_dict.values() if s.end_time_ns is None]
+    except Exception:
+        return []

@@ -20,6 +20,11 @@ from mlflow_magics.views import display
 SCRIPT = "<script>window.__xss=1</script>"
 IMG = '<img src=x onerror="window.__xss=2">'
 N = 6
+#: MLflow 3.5 cannot take an expectation off a record (no ``delete_records``); clearing a field
+#: is refused there, in one sentence, and nothing is saved.
+CAN_CLEAR = hasattr(mlflow.entities.EvaluationDataset, "delete_records")
+#: Newer MLflow refuses session records ({"goal": …}) and trace records in one dataset.
+SESSION_RULE = hasattr(mlflow.entities.evaluation_dataset, "DatasetGranularity")
 
 
 def make_traces(n: int = N) -> list[str]:
@@ -250,6 +255,11 @@ def test_set_expectations_twin_saves_and_show_reads_it_back(shell):
         "expected_facts": ["a fact", "another"],
         "guidelines": ["be brief"],
     }
+    if not CAN_CLEAR:
+        with pytest.raises(Exception, match="cannot remove an expectation"):
+            ds.set_expectations(rid, expected_response="")
+        assert shell.run("%mlflow dataset show qa").records[0].expectations == saved.expectations
+        return
     ds.set_expectations(rid, expected_response="")  # clears one field, keeps the others
     again = shell.run("%mlflow dataset show qa")
     # dropping an expectation rewrites the record: same inputs and source, same place
@@ -441,6 +451,10 @@ def test_a_create_whose_records_mlflow_refuses_leaves_nothing_and_runs_again(she
     mlflow.flush_trace_async_logging()
     good = trace_id_asking(shell, "question 1")
     shell.user_ns.update(both=[good, session.trace_id], good=[good])
+    if not SESSION_RULE:  # MLflow 3.5 has no such rule: both records are taken
+        ds = shell.run("%mlflow dataset create sess --traces both")
+        assert len(ds.records) == 2
+        return
     with pytest.raises(UsageError, match=r"Could not write the 2 records .*nothing was kept") as e:
         shell.run("%mlflow dataset create sess --traces both")
     assert "\n" not in str(e.value)
@@ -453,7 +467,7 @@ def test_a_create_whose_records_mlflow_refuses_leaves_nothing_and_runs_again(she
 def test_a_create_with_a_trace_the_store_lacks_makes_nothing(shell):
     # A trace that cannot be loaded is found before anything is made.
     shell.user_ns["ids"] = [trace_id_asking(shell, "question 1"), "tr-" + "0" * 32]
-    with pytest.raises(UsageError, match="not in"):
+    with pytest.raises(UsageError, match=r"not in|No trace"):
         shell.run("%mlflow dataset create early --traces ids")
     assert "early" not in shell.run("%mlflow datasets").names
 
@@ -593,6 +607,12 @@ def test_a_cleared_field_removes_the_expectation_and_the_dataset_still_evaluates
 
     ds, grid, rid = curated
     trace = ds.records[0].source_trace
+    if not CAN_CLEAR:
+        before = store_record(shell, "qa", trace).expectations
+        grid_save(grid, rid, expected_response="", expected_facts=["a", "b"])
+        assert "cannot remove an expectation" in grid.error and "\n" not in grid.error
+        assert store_record(shell, "qa", trace).expectations == before
+        return
     grid_save(grid, rid, expected_response="", expected_facts=["a", "b"])
     assert store_record(shell, "qa", trace).expectations == {"expected_facts": ["a", "b"]}
     # a blank save of every field of an untouched record (what a Save of an unedited row sent)

@@ -37,7 +37,11 @@ def test_unload_removes_everything(shell):
     assert "mlflow" not in shell.magics_manager.magics["cell"]
     assert magics._post_run_cell not in shell.events.callbacks["post_run_cell"]
     assert magics._pre_run_cell not in shell.events.callbacks["pre_run_cell"]
-    assert magics._rewrite_traced_cell not in shell.input_transformers_cleanup
+    assert magics._transformer not in shell.input_transformers_cleanup
+    assert not any(
+        getattr(t, "__self__", None) is magics or getattr(t, "_rewrite", None) is not None
+        for t in shell.input_transformers_cleanup
+    )
     assert magics not in shell.configurables
     with pytest.raises(UsageError, match="not found"):
         shell.run("%mlflow status")
@@ -394,3 +398,13 @@ def test_connect_prints_nothing_but_its_result(shell, tmp_path, capsys):
     captured = capsys.readouterr()
     assert "INFO" not in captured.err
     assert "new-one" in captured.out
+
+
+def test_a_trailing_semicolon_hides_the_result_and_is_not_part_of_the_arguments(shell, tmp_path):
+    import mlflow
+
+    assert shell.run("%mlflow experiment quiet-one;") is None
+    assert mlflow.get_experiment_by_name("quiet-one") is not None
+    assert mlflow.get_experiment_by_name("quiet-one;") is None
+    shell.run(f"%mlflow connect sqlite:///{tmp_path}/other.db ;")
+    assert mlflow.get_tracking_uri() == f"sqlite:///{tmp_path}/other.db"

@@ -18,6 +18,7 @@ import pytest
 
 from mlflow_magics.views.action_widget import STATIC, ActionWidget
 from mlflow_magics.views.alias_board_widget import AliasBoardWidget
+from mlflow_magics.views.chat_widget import ChatWidget
 from mlflow_magics.views.dataset_widget import DatasetWidget
 from mlflow_magics.views.eval_widget import EvalWidget
 from mlflow_magics.views.trace_table_widget import TraceTableWidget
@@ -25,7 +26,7 @@ from mlflow_magics.views.trace_widget import TraceWidget
 
 REPO = Path(__file__).resolve().parent.parent
 WIDGETS = REPO / "widgets"
-CLASSES = [TraceWidget, TraceTableWidget, EvalWidget, DatasetWidget, AliasBoardWidget]
+CLASSES = [TraceWidget, TraceTableWidget, EvalWidget, DatasetWidget, AliasBoardWidget, ChatWidget]
 
 
 def _hook():
