@@ -7,6 +7,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,12 @@ from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
 
 pytest_plugins = ["servers"]
+
+# A run started in the background by a non-interactive shell (scripts/test runs scripts/compat
+# so) inherits SIGINT ignored, and Python then never raises KeyboardInterrupt; the tests that
+# press Ctrl-C need the handler a notebook kernel has.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # No network: MLflow's model catalog (the cost of autologged LLM spans) comes from its bundle, not
 # github.com, and its usage telemetry stays off. Set before anything imports MLflow.
