@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlflow_magics.content import value_text
 from mlflow_magics.errors import BadInput
 
 #: The feedback name 👍 / 👎 writes (MLflow's Review App uses the same idea of a user rating).
@@ -181,7 +182,7 @@ class Turn:
             self._parts.append(
                 ToolCall(
                     str(item.get("name") or "?"),
-                    _as_text(item.get("arguments")),
+                    value_text(item.get("arguments")),
                     str(item.get("call_id") or item.get("id") or "") or None,
                 )
             )
@@ -198,7 +199,7 @@ class Turn:
             if call is None:
                 call = ToolCall("?", "{}", call_id or None)
                 self._parts.append(call)
-            call.output = _as_text(item.get("output"))
+            call.output = value_text(item.get("output"))
         elif kind == "reasoning":
             summary = text_of(item.get("summary") or item.get("content") or [])
             self.reasoning = "\n\n".join(t for t in (self.reasoning, summary) if t)
@@ -229,17 +230,6 @@ def _annotations(item: dict[str, Any]) -> list[Any]:
         if isinstance(part, dict) and isinstance(part.get("annotations"), list):
             found.extend(part["annotations"])
     return found
-
-
-def _as_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    try:
-        return json.dumps(value, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
-        return str(value)
 
 
 def _message_item(text: str, item_id: str | None = None) -> dict[str, Any]:
@@ -428,7 +418,7 @@ def _chat_messages(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
                             "type": "function",
                             "function": {
                                 "name": item.get("name"),
-                                "arguments": _as_text(item.get("arguments")) or "{}",
+                                "arguments": value_text(item.get("arguments")) or "{}",
                             },
                         }
                     ],
@@ -438,7 +428,7 @@ def _chat_messages(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
             out.append(
                 {
                     "role": "tool",
-                    "content": _as_text(item.get("output")),
+                    "content": value_text(item.get("output")),
                     "tool_call_id": item.get("call_id") or "",
                     "name": names.get(str(item.get("call_id") or ""), "tool"),
                     "id": uuid.uuid4().hex,
@@ -511,7 +501,7 @@ def _reply(answer: Any) -> str:
 
     value = jsonable(_dump(answer))
     text = reply_text(messages(value)) if messages(value) else None
-    return text if text is not None else _as_text(value)
+    return text if text is not None else value_text(value)
 
 
 def _accepts(fn: Callable, name: str) -> bool:

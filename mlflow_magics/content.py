@@ -753,6 +753,18 @@ def jsonable(value: Any) -> Any:
     return None
 
 
+def value_text(value: Any) -> str:
+    """A value as one string: text as it is, anything else as JSON (``""`` for None)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return str(value)
+
+
 def preview(value: Any, cap: int = 300) -> str:
     """One line that tells records apart: a chat request's last user message, a response's
     reply text, a lone string value, else compact JSON."""

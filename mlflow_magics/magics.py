@@ -617,17 +617,9 @@ class MlflowMagics(Magics):
                 f"No variable {head!r} in this notebook; pass a ResponsesAgent or ChatAgent "
                 "instance or a function of the message list (`chat = %mlflow chat agent`)."
             )
-        value = self.shell.user_ns[head]
-        for i, part in enumerate(rest):
-            try:
-                value = getattr(value, part)
-            except AttributeError:
-                path = ".".join([head, *rest[:i]])
-                raise BadInput(
-                    f"%mlflow chat {name}: {path} ({type(value).__name__}) has no attribute "
-                    f"{part!r}."
-                ) from None
-        return value
+        from mlflow_magics.scoring import follow_attributes
+
+        return follow_attributes(self.shell.user_ns[head], head, rest, f"%mlflow chat {name}")
 
     def _run_ref(self, ref: str) -> str:
         """A variable holding an evaluation result (``.run_id``) names its run; else ``ref``."""

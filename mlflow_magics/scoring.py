@@ -362,16 +362,21 @@ def predict_function(name: str | None, namespace: Mapping[str, Any]) -> Callable
     if head not in namespace:
         what = "function" if not rest else repr(head)
         raise BadInput(f"--predict {name}: no {what} of that name in this notebook.")
-    value = namespace[head]
+    return _as_predict(name, follow_attributes(namespace[head], head, rest, f"--predict {name}"))
+
+
+def follow_attributes(value: Any, head: str, rest: list[str], said: str) -> Any:
+    """``head.a.b``: the attributes ``rest`` of ``value`` in turn; a missing one is one
+    sentence starting with ``said`` (what the user wrote)."""
     for i, part in enumerate(rest):
         try:
             value = getattr(value, part)
         except AttributeError:
             path = ".".join([head, *rest[:i]])
             raise BadInput(
-                f"--predict {name}: {path} ({type(value).__name__}) has no attribute {part!r}."
+                f"{said}: {path} ({type(value).__name__}) has no attribute {part!r}."
             ) from None
-    return _as_predict(name, value)
+    return value
 
 
 def _as_predict(name: str, value: Any) -> Callable[..., Any]:

@@ -24,6 +24,7 @@ from typing import Any
 
 from wcwidth import wcwidth
 
+from mlflow_magics.content import value_text
 from mlflow_magics.views.markup import NO_MATH, Markup, join, tag, visible
 from mlflow_magics.views.table_css import DIM, ERR, OK, RAISED, WARN, table_rules, tint
 
@@ -609,17 +610,6 @@ def _verdict(item: dict[str, Any]) -> str | None:
     return verdict(item.get("value"), item.get("error"))
 
 
-def _value_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    try:
-        return json.dumps(value, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
-        return str(value)
-
-
 def _source_text(item: dict[str, Any]) -> str:
     kind = str(item.get("source_type") or "")
     return _SOURCES.get(kind.upper(), kind.lower().replace("_", " "))
@@ -634,7 +624,7 @@ def assessments_html(items: list[dict[str, Any]], *, style: bool = True) -> Mark
         if not isinstance(item, dict):
             continue
         verdict = _verdict(item)
-        value = "error" if verdict == "error" else _value_text(item.get("value"))
+        value = "error" if verdict == "error" else value_text(item.get("value"))
         value, _ = _clip_chars(visible(value), 200)
         mark = _MARKS.get(verdict or "")
         name = [tag("b", visible(item.get("name") or "(unnamed)"))]
@@ -812,7 +802,7 @@ def assessments_text(items: list[dict[str, Any]], width: int = 100) -> str:
             continue
         verdict = _verdict(item)
         mark = _MARKS.get(verdict or "", "·")
-        value = "error" if verdict == "error" else _value_text(item.get("value"))
+        value = "error" if verdict == "error" else value_text(item.get("value"))
         head = f"{mark} {plain_line(item.get('name') or '(unnamed)', 40)}: {plain_line(value, 40)}"
         if item.get("kind") == "expectation":
             head += " (expectation)"
